@@ -1,0 +1,5 @@
+/** The classic-BPF toolkit (seccomp subset). Depends on nothing outside src/bpf. */
+export * from './opcodes.js';
+export * from './insn.js';
+export * from './errors.js';
+export * from './seccomp.js';

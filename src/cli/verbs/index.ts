@@ -1,0 +1,4 @@
+import type { Verb } from '../verb.js';
+
+/** Every verb of the CLI, in the order `--help` lists them. Add new verbs here. */
+export const VERBS: readonly Verb[] = [];

@@ -1,0 +1,4 @@
+/**
+ * seccomp-ts public API.
+ */
+export * from './bpf/index.js';
