@@ -3,3 +3,4 @@ export * from './opcodes.js';
 export * from './insn.js';
 export * from './errors.js';
 export * from './seccomp.js';
+export * from './builder.js';
