@@ -4,3 +4,6 @@ export * from './insn.js';
 export * from './errors.js';
 export * from './seccomp.js';
 export * from './builder.js';
+export * from './codec.js';
+export * from './emulator.js';
+export * from './verifier.js';
