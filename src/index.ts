@@ -2,3 +2,4 @@
  * seccomp-ts public API.
  */
 export * from './bpf/index.js';
+export * from './arch/index.js';
