@@ -121,7 +121,7 @@ const BY_NAME: ReadonlyMap<string, Arch> = (() => {
 
 /**
  * The ABI named `nameOrAlias` (canonical name or alias; case, and `_` versus `-`, do not matter).
- * Throws ArchError UNKNOWN_ARCH with the nearest names.
+ * An Arch is returned as is. Throws ArchError UNKNOWN_ARCH with the nearest names.
  */
 export function getArch(nameOrAlias: string | Arch): Arch {
   if (typeof nameOrAlias !== 'string') return nameOrAlias;
@@ -151,6 +151,7 @@ function closeEnough(q: string, n: string): boolean {
 /**
  * The ABI of the running Node process, from process.arch and the byte order; undefined when
  * seccomp-ts does not support it. x32 is never the host ABI (Node does not run as x32).
+ * The parameters exist for tests; callers leave them out.
  */
 export function hostArch(platformArch: string = process.arch, endianness: 'LE' | 'BE' = hostEndianness()): Arch | undefined {
   const le = endianness === 'LE';
