@@ -3,3 +3,5 @@
  */
 export * from './bpf/index.js';
 export * from './arch/index.js';
+export * from './apply/index.js';
+export * from './symbols.js';

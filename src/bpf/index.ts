@@ -7,3 +7,5 @@ export * from './builder.js';
 export * from './codec.js';
 export * from './emulator.js';
 export * from './verifier.js';
+export * from './text.js';
+export * from './errno.js';
