@@ -56,6 +56,7 @@ export class Assembler {
   /**
    * Emit a non-conditional instruction (anything, incl. RET, ALU, loads). A jump given here keeps
    * its meaning: jt/jf (or JA's k) are offsets from this instruction in emitted numbering.
+   * A non-jump instruction appears in the assembled program as the very same object.
    */
   emit(insn: Instruction, line?: number): this {
     const pc = this.items.length;
