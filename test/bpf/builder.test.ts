@@ -36,6 +36,7 @@ function throwsCode(fn: () => unknown, code: string, pc?: number): BpfError {
 test('plain program without jumps is returned unchanged', () => {
   const p = new Assembler().emit(LD_NR).emit(ret(5)).assemble();
   assert.equal(p, [LD_NR, ret(5)]);
+  assert.is(p[0], LD_NR, 'non-jump instructions keep their identity (the text assembler relies on it)');
 });
 
 test('near jumps resolve to plain offsets; null means the next instruction', () => {
