@@ -1,0 +1,124 @@
+/**
+ * The preload object: a minimal x86_64 ELF shared object (the libsandbox.so analogue) whose
+ * DT_INIT function installs an embedded seccomp filter, for `LD_PRELOAD=./lib.so prog` or
+ * `patchelf --add-needed ./lib.so prog`.
+ *
+ * The loader runs DT_INIT after the program's libraries are loaded and relocated and before
+ * main(), so the filter needs only what the program does from then on, not the loader's own
+ * start-up system calls. DT_INIT (not DT_INIT_ARRAY) because its address is relocated by the
+ * loader itself: the object needs no relocations at all.
+ *
+ * The initializer: prctl(PR_SET_NO_NEW_PRIVS, 1); seccomp(SECCOMP_SET_MODE_FILTER,
+ * SECCOMP_FILTER_FLAG_TSYNC, &prog) so every thread already running gets the filter too; on any
+ * failure one line on stderr and exit_group(1) -- the program never reaches main() unconfined.
+ * It uses only caller-saved registers on the success path and returns normally.
+ */
+import { encode } from '../bpf/codec.js';
+import type { Program } from '../bpf/insn.js';
+import { BPF_MAXINSNS } from '../bpf/opcodes.js';
+import { LaunchError } from './errors.js';
+import {
+  DT_HASH, DT_INIT, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, EM_X86_64, ET_DYN, PAGE, PF_R, PF_W, PF_X,
+  PT_DYNAMIC, PT_LOAD, alignUp, dynamicSection, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders,
+} from './elf.js';
+import { Reporter } from './report.js';
+import { X64 } from './x86_64.js';
+
+// x86_64 syscall numbers and constants (syscall_64.tbl; include/uapi/linux/prctl.h, seccomp.h).
+const SYS_PRCTL = 157;
+const SYS_SECCOMP = 317;
+const PR_SET_NO_NEW_PRIVS = 38;
+const SECCOMP_SET_MODE_FILTER = 1;
+const SECCOMP_FILTER_FLAG_TSYNC = 1;
+
+/** Options for {@link buildPreload}. */
+export interface PreloadOptions {
+  /** DT_SONAME of the object (default `libseccomp-ts-sandbox.so`). */
+  soname?: string;
+  /** Install with SECCOMP_FILTER_FLAG_TSYNC (default true). */
+  tsync?: boolean;
+}
+
+/** Build the preload shared object for a seccomp filter program (see the module comment). */
+export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8Array {
+  if (program.length === 0) throw new LaunchError('BAD_FILTER', 'the filter program is empty');
+  if (program.length > BPF_MAXINSNS) throw new LaunchError('BAD_FILTER', `the filter has ${program.length} instructions, more than the kernel's limit of ${BPF_MAXINSNS}`);
+  const filterBytes = encode(program, 'little');
+  const tables = dynamicTables(opts.soname ?? 'libseccomp-ts-sandbox.so');
+
+  // Segment 1 (R X): headers, dynsym, dynstr, hash, code, filter. Segment 2 (RW): dynamic,
+  // writable because glibc may adjust its entries in place.
+  const phnum = 4;
+  const a = new X64(elfHeadersSize(phnum));
+  const r = new Reporter(a);
+  a.align(8).label('dynsym').bytes(tables.dynsym);
+  a.label('hash').bytes(tables.hash);
+  a.label('dynstr').bytes(tables.dynstr);
+  a.align(16).label('init');
+
+  // prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+  a.movImm32('rdi', PR_SET_NO_NEW_PRIVS);
+  a.movImm32('rsi', 1);
+  a.xor32('rdx', 'rdx');
+  a.xor32('r10', 'r10');
+  a.xor32('r8', 'r8');
+  a.movImm32('rax', SYS_PRCTL);
+  a.syscall();
+  a.test('rax', 'rax');
+  a.jcc('ne', 'errno.fail');
+  // struct sock_fprog on the stack (the red zone would do, but be explicit).
+  a.subImm('rsp', 16);
+  a.store16Imm({ base: 'rsp' }, program.length);
+  a.leaRip('rax', 'filter');
+  a.store64({ base: 'rsp', disp: 8 }, 'rax');
+  a.movRR('rdx', 'rsp');
+  a.movImm32('rdi', SECCOMP_SET_MODE_FILTER);
+  a.movImm32('rsi', opts.tsync === false ? 0 : SECCOMP_FILTER_FLAG_TSYNC);
+  a.movImm32('rax', SYS_SECCOMP);
+  a.syscall();
+  a.addImm('rsp', 16);
+  a.test('rax', 'rax');
+  a.jcc('l', 'errno.fail');
+  a.jcc('g', 'tsync.fail');
+  a.ret();
+
+  a.label('errno.fail');
+  a.movRR('r13', 'rax');
+  a.neg('r13');
+  r.fail([{ text: 'seccomp-ts: cannot install the seccomp filter: errno ' }, { decimal: 'r13' }, { errnoName: 'r13' }], 1);
+  a.label('tsync.fail');
+  // With TSYNC the kernel returns the id of a thread that cannot be synchronized.
+  a.movRR('r13', 'rax');
+  r.fail([{ text: 'seccomp-ts: cannot install the seccomp filter: thread ' }, { decimal: 'r13' }, { text: ' cannot be synchronized' }], 1);
+  r.emitData();
+  a.align(8).label('filter').bytes(filterBytes);
+  const textEnd = a.here;
+
+  a.align(PAGE);
+  const dynStart = a.here;
+  const dynamic = dynamicSection([
+    [DT_HASH, a.addressOf('hash')],
+    [DT_STRTAB, a.addressOf('dynstr')],
+    [DT_SYMTAB, a.addressOf('dynsym')],
+    [DT_STRSZ, tables.dynstr.length],
+    [DT_SYMENT, 24],
+    [DT_SONAME, tables.sonameOffset],
+    [DT_INIT, a.addressOf('init')],
+  ]);
+  a.bytes(dynamic);
+  const code = a.assemble();
+  const image = new Uint8Array(a.origin + code.length);
+  image.set(code, a.origin);
+  writeElfHeaders(image, {
+    type: ET_DYN,
+    machine: EM_X86_64,
+    entry: 0,
+    phdrs: [
+      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE },
+      { type: PT_LOAD, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: alignUp(dynamic.length, 8), align: PAGE },
+      { type: PT_DYNAMIC, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: dynamic.length, align: 8 },
+      gnuStack(),
+    ],
+  });
+  return image;
+}
