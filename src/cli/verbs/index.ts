@@ -1,5 +1,9 @@
 import type { Verb } from '../verb.js';
 import { syscallsVerb } from './syscalls.js';
+import { disasmVerb } from './disasm.js';
+import { asmVerb } from './asm.js';
+import { verifyVerb } from './verify.js';
+import { emulateVerb } from './emulate.js';
 
 /** Every verb of the CLI, in the order `--help` lists them. Add new verbs here. */
-export const VERBS: readonly Verb[] = [syscallsVerb];
+export const VERBS: readonly Verb[] = [syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb];
