@@ -1,0 +1,12 @@
+/**
+ * The policy layer: policy files (YAML/JSON) and plain objects validated into a Policy, resolved
+ * per architecture into a ResolvedPolicy, and the reference evaluator. Uses src/bpf and src/arch.
+ */
+export * from './types.js';
+export { PolicyError, formatPos, type PolicyErrorCode } from './errors.js';
+export { parseAction, formatAction, ACTION_WORDS, DATA_ACTION_WORDS } from './actions.js';
+export { parsePolicy, loadPolicy, validatePolicy, type ParseOptions } from './parse.js';
+export { policyJsonSchema, parseU64, ARG_OPS, U64_MAX } from './schema.js';
+export { resolvePolicy, selectArches, type ResolveOptions } from './resolve.js';
+export { evaluatePolicy, explainDecision, archOfCall, checkHolds, type Decision } from './evaluate.js';
+export { expandGroup, registerGroup, groupNames, groupDescription, isGroup, GROUP_NAMES, type GroupMembers } from './groups.js';

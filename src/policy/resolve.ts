@@ -1,0 +1,158 @@
+/**
+ * Resolving a Policy for a set of architectures: syscall names and @groups become the numbers
+ * each ABI shows in seccomp_data.nr, and argument checks are fitted to the ABI's register width.
+ */
+import { ArchError, getArch, hostArch, syscallNumber, type Arch } from '../arch/index.js';
+import { decodeAction } from '../bpf/seccomp.js';
+import { PolicyError, formatPos } from './errors.js';
+import { expandGroup } from './groups.js';
+import { checkSyscallName } from './schema.js';
+import type { ArgCheck, Policy, PolicyRule, PolicyWarning, ResolvedArch, ResolvedPolicy, ResolvedRule, ResolvedSyscall, SourcePos } from './types.js';
+
+/** Options of resolvePolicy. */
+export interface ResolveOptions {
+  /** Architectures (names, aliases or Arch objects); overrides policy.architectures. */
+  readonly arches?: readonly (string | Arch)[];
+  /** A syscall unknown on one of the architectures is an error instead of a warning; overrides policy.strict. */
+  readonly strict?: boolean;
+}
+
+const U32_MAX = 0xffffffffn;
+
+/** The architectures a policy is resolved for: the option, else the policy's list, else the host. */
+export function selectArches(policy: Policy, arches?: readonly (string | Arch)[]): Arch[] {
+  const src = policy.source;
+  let names: readonly (string | Arch)[];
+  if (arches !== undefined) names = arches;
+  else if (policy.architectures !== undefined) names = policy.architectures;
+  else {
+    const h = hostArch();
+    if (!h) {
+      throw new PolicyError('ARCH', `${formatPos(undefined, src)}this machine's architecture (${process.arch}) is not supported; list the policy's architectures`);
+    }
+    names = [h];
+  }
+  const out: Arch[] = [];
+  for (const n of names) {
+    let a: Arch;
+    try {
+      a = getArch(n);
+    } catch (e) {
+      if (e instanceof ArchError) throw new PolicyError('ARCH', formatPos(undefined, src) + e.message);
+      throw e;
+    }
+    if (!out.includes(a)) out.push(a);
+  }
+  if (out.length === 0) throw new PolicyError('ARCH', `${formatPos(undefined, src)}no architecture selected`);
+  const endians = new Set(out.map((a) => a.endian));
+  if (endians.size > 1) {
+    const list = out.map((a) => `${a.name} (${a.endian}-endian)`).join(', ');
+    throw new PolicyError('ARCH', `${formatPos(undefined, src)}one filter cannot serve architectures of different byte order: ${list}`);
+  }
+  return out;
+}
+
+/** A rule's argument checks as they apply on `arch`: on 32-bit ABIs every check is a 32-bit check. */
+function fitArgs(rule: PolicyRule, arch: Arch, src: string | undefined): readonly ArgCheck[] {
+  if (arch.bits === 64) return rule.args;
+  return Object.freeze(
+    rule.args.map((c) => {
+      for (const [what, v] of [
+        ['value', c.value],
+        ['mask', c.mask],
+      ] as const) {
+        if (v !== undefined && v > U32_MAX) {
+          throw new PolicyError(
+            'VALUE_TOO_WIDE',
+            `${formatPos(c.pos ?? rule.pos, src)}args[${c.index}] ${what} 0x${v.toString(16)} does not fit in 32 bits, and ${arch.name} passes 32-bit arguments, so the check would never behave as written there`,
+            c.pos ?? rule.pos,
+          );
+        }
+      }
+      return c.bits === 32 ? c : Object.freeze({ ...c, bits: 32 as const });
+    }),
+  );
+}
+
+/** errno numbers from 35 up differ on MIPS (arch/mips/include/uapi/asm/errno.h); 1..34 are shared. */
+function errnoWarning(policy: Policy, arch: Arch): PolicyWarning | undefined {
+  if (!arch.name.startsWith('mips')) return undefined;
+  const all = [policy.defaultAction, policy.badArchAction, ...policy.rules.map((r) => r.action)];
+  const odd = [...new Set(all.map(decodeAction).filter((a) => a.name === 'errno' && a.data >= 35).map((a) => a.data))];
+  if (odd.length === 0) return undefined;
+  return Object.freeze({
+    code: 'ERRNO_NUMBERING',
+    arch: arch.name,
+    message: `${formatPos(undefined, policy.source)}errno ${odd.join(', ')} ${odd.length > 1 ? 'are' : 'is'} passed to ${arch.name} as written, but MIPS numbers errnos above 34 differently from other architectures (errno names are read as the generic numbers)`,
+  });
+}
+
+/**
+ * A ResolvedPolicy for the selected architectures (see ResolveOptions). Throws PolicyError:
+ * ARCH (unknown architecture, mixed byte order, unsupported host), UNKNOWN_SYSCALL /
+ * UNKNOWN_GROUP (a name no architecture knows), VALUE_TOO_WIDE (a 64-bit value on a 32-bit
+ * architecture), SYSCALL_NOT_ON_ARCH (strict mode only; otherwise a warning, and the name is
+ * skipped on that architecture). Group members an architecture lacks are skipped silently.
+ */
+export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): ResolvedPolicy {
+  const src = policy.source;
+  const strict = opts.strict ?? policy.strict ?? false;
+  const arches = selectArches(policy, opts.arches);
+  const warnings: PolicyWarning[] = [];
+
+  // Names no architecture knows are errors whatever the selection (Policy objects may be built by hand).
+  for (const rule of policy.rules) {
+    rule.syscalls.forEach((name, j) => {
+      try {
+        checkSyscallName(name, true);
+      } catch (e) {
+        if (!(e instanceof PolicyError)) throw e;
+        const pos = rule.syscallPos?.[j] ?? rule.pos;
+        throw new PolicyError(e.code, formatPos(pos, src) + e.message, pos);
+      }
+    });
+  }
+
+  const resolved: ResolvedArch[] = arches.map((arch) => {
+    const byNr = new Map<number, { name: string; rules: ResolvedRule[] }>();
+    for (const rule of policy.rules) {
+      const args = fitArgs(rule, arch, src);
+      const resolvedRule: ResolvedRule = Object.freeze({ action: rule.action, args, origin: rule });
+      const add = (name: string, nr: number) => {
+        const n = (nr | arch.syscallBit) >>> 0;
+        let e = byNr.get(n);
+        if (!e) byNr.set(n, (e = { name, rules: [] }));
+        // One rule listing a syscall twice (directly and through a group) is still one rule.
+        if (!e.rules.includes(resolvedRule)) e.rules.push(resolvedRule);
+      };
+      rule.syscalls.forEach((entry, j) => {
+        if (entry.startsWith('@')) {
+          for (const name of expandGroup(entry, arch) ?? []) add(name, syscallNumber(arch, name)!);
+          return;
+        }
+        const nr = syscallNumber(arch, entry);
+        if (nr !== undefined) return add(entry, nr);
+        const pos = rule.syscallPos?.[j] ?? rule.pos;
+        const msg = `syscall '${entry}' does not exist on ${arch.name}`;
+        if (strict) throw new PolicyError('SYSCALL_NOT_ON_ARCH', `${formatPos(pos, src)}${msg} (strict mode)`, pos);
+        warnings.push(Object.freeze({ code: 'SYSCALL_NOT_ON_ARCH', message: `${formatPos(pos, src)}${msg}; skipped there`, arch: arch.name, ...(pos ? { pos } : {}) }));
+      });
+    }
+    const w = errnoWarning(policy, arch);
+    if (w) warnings.push(w);
+    const syscalls = new Map<number, ResolvedSyscall>(
+      [...byNr.entries()].sort((a, b) => a[0] - b[0]).map(([nr, e]) => [nr, Object.freeze({ name: e.name, nr, rules: Object.freeze(e.rules) })]),
+    );
+    return Object.freeze({ arch, defaultAction: policy.defaultAction, syscalls });
+  });
+
+  return Object.freeze({
+    badArchAction: policy.badArchAction,
+    arches: Object.freeze(resolved),
+    warnings: Object.freeze(warnings),
+    ...(src !== undefined ? { source: src } : {}),
+  });
+}
+
+/** Positions are part of ResolvedRule.origin; re-exported for callers formatting their own messages. */
+export type { SourcePos };
