@@ -10,3 +10,4 @@ export { policyJsonSchema, parseU64, ARG_OPS, U64_MAX } from './schema.js';
 export { resolvePolicy, selectArches, type ResolveOptions } from './resolve.js';
 export { evaluatePolicy, explainDecision, archOfCall, checkHolds, type Decision } from './evaluate.js';
 export { expandGroup, registerGroup, groupNames, groupDescription, isGroup, GROUP_NAMES, type GroupMembers } from './groups.js';
+export { policyFromLists, policyFromEnv, POLICY_ENV_VARS, type ListPolicyOptions, type EnvPolicy } from './env.js';

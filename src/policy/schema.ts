@@ -113,7 +113,7 @@ const U64_JSON = {
 };
 
 /** An unsigned 64-bit value (see parseU64). */
-export const U64Schema = z.unknown().transform(via(parseU64)).meta(U64_JSON);
+export const U64Schema = z.unknown().transform(via(parseU64)).meta({ id: 'u64', ...U64_JSON });
 
 const dataForm = (key: string, max: number, names: boolean) => ({
   type: 'object',
@@ -131,6 +131,7 @@ export const ActionSchema = z
   .unknown()
   .transform(via(parseAction))
   .meta({
+    id: 'action',
     description: 'allow, log, kill_process (kill), kill_thread, trap, user_notif, errno(E...), trap(N), trace(N), {errno: N|NAME}, {trap: N}, {trace: N}',
     anyOf: [
       { type: 'string', enum: [...ACTION_WORDS] },

@@ -4,6 +4,7 @@ import { disasmVerb } from './disasm.js';
 import { asmVerb } from './asm.js';
 import { verifyVerb } from './verify.js';
 import { emulateVerb } from './emulate.js';
+import { schemaVerb } from './schema.js';
 
 /** Every verb of the CLI, in the order `--help` lists them. Add new verbs here. */
-export const VERBS: readonly Verb[] = [syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb];
+export const VERBS: readonly Verb[] = [syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb];
