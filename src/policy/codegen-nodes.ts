@@ -1,0 +1,109 @@
+/**
+ * The code generator's intermediate form: a DAG of hash-consed nodes (Chromium bpf_dsl style).
+ *
+ * Every node is built bottom-up from nodes that already exist, and a {@link NodePool} returns the
+ * SAME object for structurally equal requests, so identical return blocks and identical
+ * argument-check tails exist once and are emitted once. The constructors also simplify: a jump
+ * whose outcome is known (`jge 0`, `jgt 0xffffffff`, `jset 0`) or whose branches agree is
+ * replaced by the branch it takes. Layout turns the DAG into a program (see codegen.ts).
+ */
+
+/** A node of the code DAG; `id` orders nodes by creation (children always have smaller ids). */
+export type Node =
+  /** RET K */
+  | { readonly id: number; readonly kind: 'ret'; readonly k: number }
+  /** LD W ABS off; then `next` */
+  | { readonly id: number; readonly kind: 'ld'; readonly off: number; readonly next: Node }
+  /** ALU AND K; then `next` */
+  | { readonly id: number; readonly kind: 'and'; readonly k: number; readonly next: Node }
+  /** Jxx K: `t` when A op k holds, else `f` */
+  | { readonly id: number; readonly kind: 'jmp'; readonly op: JmpOp; readonly k: number; readonly t: Node; readonly f: Node };
+
+/** The conditional jumps the generator uses (all understood by the kernel's action-cache emulator). */
+export type JmpOp = 'jeq' | 'jgt' | 'jge' | 'jset';
+
+/**
+ * What the accumulator holds on entry to the node being built: the seccomp_data offset of the
+ * 32-bit word loaded last, or -1 when unknown (after an AND, or at a join point). Used only to
+ * skip a reload; never part of a node's identity.
+ */
+export type AState = number;
+export const UNKNOWN: AState = -1;
+
+/** Hands out hash-consed nodes. One pool per independent region of the program. */
+export class NodePool {
+  private readonly nodes = new Map<string, Node>();
+  private readonly rets = new Map<number, Node>();
+
+  /** `counter` is shared between pools so ids stay unique and creation-ordered. */
+  constructor(private readonly counter: { next: number }) {}
+
+  private intern<N extends Node>(key: string, make: (id: number) => N): N {
+    const hit = this.nodes.get(key);
+    if (hit) return hit as N;
+    const n = make(this.counter.next++);
+    this.nodes.set(key, n);
+    return n;
+  }
+
+  /** RET k */
+  ret(k: number): Node {
+    const v = k >>> 0;
+    let n = this.rets.get(v);
+    if (!n) {
+      n = Object.freeze({ id: this.counter.next++, kind: 'ret', k: v });
+      this.rets.set(v, n);
+    }
+    return n;
+  }
+
+  /** LD W ABS off; next */
+  ld(off: number, next: Node): Node {
+    return this.intern(`l${off},${next.id}`, (id) => Object.freeze({ id, kind: 'ld', off, next }));
+  }
+
+  /** Load `off` unless A already holds it, then continue with `then(state)`. */
+  load(off: number, state: AState, then: (s: AState) => Node): Node {
+    if (state === off) return then(off);
+    const next = then(off);
+    // A continuation that never looks at A (a RET, or one that reloads) needs no load.
+    return usesA(next) ? this.ld(off, next) : next;
+  }
+
+  /** ALU AND k; next */
+  and(k: number, next: Node): Node {
+    const v = k >>> 0;
+    if (v === 0xffffffff) return next;
+    return this.intern(`a${v},${next.id}`, (id) => Object.freeze({ id, kind: 'and', k: v, next }));
+  }
+
+  /**
+   * `if (A op k) t else f`, simplified. `state` is what A holds here: a branch into a node that
+   * reloads the same word skips the reload.
+   */
+  jmp(op: JmpOp, k: number, t: Node, f: Node, state: AState = UNKNOWN): Node {
+    const v = k >>> 0;
+    if (state !== UNKNOWN) {
+      t = skipReload(t, state);
+      f = skipReload(f, state);
+    }
+    if (t === f) return t;
+    if (op === 'jge' && v === 0) return t;
+    if (op === 'jgt' && v === 0xffffffff) return f;
+    if (op === 'jset' && v === 0) return f;
+    // jgt k ? T : (jeq k ? T : F)  ==  jge k ? T : F
+    if (op === 'jgt' && f.kind === 'jmp' && f.op === 'jeq' && f.k === v && f.t === t) return this.jmp('jge', v, t, f.f);
+    // jeq k ? T : (jgt k ? T : F)  ==  jge k ? T : F
+    if (op === 'jeq' && f.kind === 'jmp' && f.op === 'jgt' && f.k === v && f.t === t) return this.jmp('jge', v, t, f.f);
+    return this.intern(`j${op}${v},${t.id},${f.id}`, (id) => Object.freeze({ id, kind: 'jmp', op, k: v, t, f }));
+  }
+}
+
+function skipReload(n: Node, state: AState): Node {
+  return n.kind === 'ld' && n.off === state ? n.next : n;
+}
+
+/** Whether `n` reads A before overwriting it (so a load just before it matters). */
+function usesA(n: Node): boolean {
+  return n.kind === 'jmp' || n.kind === 'and';
+}

@@ -1,0 +1,410 @@
+/**
+ * The code generator: ResolvedPolicy -> classic-BPF seccomp program.
+ *
+ * Layout of the generated program:
+ *
+ *   ld [arch]
+ *   jeq AUDIT_ARCH_1 ? block1 : next        one compare per distinct AUDIT_ARCH value
+ *   jeq AUDIT_ARCH_2 ? block2 : next
+ *   ret badArchAction
+ * block:
+ *   ld [nr]
+ *   jge K ...                               a search tree over ranges of numbers (all of u32)
+ *   ...                                     leaves: RET, or the syscall's argument checks
+ *
+ * - Each block maps every 32-bit syscall number to an outcome. Numbers are grouped into maximal
+ *   ranges with the same outcome node (nodes are hash-consed, so "same" is object identity), and
+ *   the ranges are searched with JGE only. x86_64 and x32 share AUDIT_ARCH_X86_64: the x32 bit
+ *   (0x40000000) simply splits the number space into ranges, so a number with the bit never
+ *   reaches an x86_64 outcome and no extra JSET is needed.
+ * - The tree is an optimal alphabetic search tree (Knuth's O(n^2) dynamic programme) weighted by
+ *   how many of the ABI's real syscall numbers each range holds, so the mean cost over real
+ *   syscalls is minimal; a tiny weight on every range keeps unused ranges reachable at a sane depth.
+ * - Routing uses only LD W ABS nr/arch, JEQ/JGE K, JA and RET K, and an unconditional allow
+ *   returns exactly SECCOMP_RET_ALLOW, so Linux >= 5.11 can cache it (see cache.ts).
+ * - Argument checks (codegen-args.ts) run only at leaves that have them: rules sorted most
+ *   restrictive first, each an AND chain; the first rule that holds decides, else the default.
+ * - Nodes are shared per block; layout is a reverse post-order that falls through where it can,
+ *   and the Assembler inserts JA trampolines for branches beyond 255.
+ */
+import { ARCHES, syscallTable, type Arch } from '../arch/index.js';
+import { Assembler } from '../bpf/builder.js';
+import type { Instruction } from '../bpf/insn.js';
+import { stmt } from '../bpf/insn.js';
+import {
+  BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
+} from '../bpf/opcodes.js';
+import { SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, actionRank } from '../bpf/seccomp.js';
+import { emitCheck } from './codegen-args.js';
+import { NodePool, UNKNOWN, type AState, type Node } from './codegen-nodes.js';
+import type { ActionValue, ArgCheck, ResolvedArch, ResolvedPolicy, ResolvedRule, ResolvedSyscall } from './types.js';
+
+/** A maximal run of syscall numbers [lo, hi] (inclusive) with one outcome. */
+export interface NrRange {
+  readonly lo: number;
+  readonly hi: number;
+  readonly node: Node;
+  /** How many real syscall numbers of the ABI fall in the range (the search-tree weight). */
+  readonly weight: number;
+}
+
+const TWO32 = 0x1_0000_0000;
+
+/**
+ * Rules of one syscall in the order they are tried: most restrictive action first (stable, so
+ * equally restrictive rules keep policy order), cut after the first unconditional rule (nothing
+ * after it can win), and without trailing rules whose action is the default anyway.
+ */
+export function orderedRules(rules: readonly ResolvedRule[], defaultAction: ActionValue): ResolvedRule[] {
+  const sorted = rules
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => actionRank(a.r.action) - actionRank(b.r.action) || a.i - b.i)
+    .map((x) => x.r);
+  const cut = sorted.findIndex((r) => r.args.length === 0);
+  const out = cut >= 0 ? sorted.slice(0, cut + 1) : sorted;
+  while (out.length && out[out.length - 1].action >>> 0 === defaultAction >>> 0) out.pop();
+  return out;
+}
+
+function checkKey(c: ArgCheck): string {
+  return `${c.index}/${c.bits}/${c.op}/${c.value}/${c.mask ?? ''}`;
+}
+
+/** The node deciding one syscall: its rules' argument checks, falling back to the default. */
+function syscallNode(p: NodePool, arch: Arch, sc: ResolvedSyscall, defaultAction: ActionValue): Node {
+  // Fast path for the common case: one unconditional rule.
+  if (sc.rules.length === 1 && sc.rules[0].args.length === 0) return p.ret(sc.rules[0].action);
+  const rules = orderedRules(sc.rules, defaultAction);
+  const bits32 = arch.bits === 32; // the high word is always zero there: every check is a 32-bit one
+  let next = p.ret(defaultAction);
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const r = rules[i];
+    // Sorted checks: canonical (so equal rules share code) and same-argument checks adjacent.
+    const checks = [...r.args].sort((a, b) => a.index - b.index || (checkKey(a) < checkKey(b) ? -1 : checkKey(a) > checkKey(b) ? 1 : 0));
+    const onTrue = p.ret(r.action);
+    const onFalse = next;
+    const chain = (j: number, s: AState): Node =>
+      j === checks.length ? onTrue : emitCheck(p, arch.argOffsets(checks[j].index), checks[j], bits32, s, (s2) => chain(j + 1, s2), onFalse);
+    next = chain(0, UNKNOWN);
+  }
+  return next;
+}
+
+/** Every ABI sharing an AUDIT_ARCH value with `arch` (x86_64 and x32), listed or not. */
+function siblings(arch: Arch): Arch[] {
+  return ARCHES.filter((a) => a.auditArch === arch.auditArch);
+}
+
+const realCache = new Map<string, Uint32Array>();
+
+/** The ABI's real syscall numbers as seccomp_data.nr shows them, sorted (cached: tables are static). */
+function realNumbers(arch: Arch): Uint32Array {
+  let r = realCache.get(arch.name);
+  if (!r) {
+    r = Uint32Array.from(syscallTable(arch).values(), (n) => (n | arch.syscallBit) >>> 0).sort();
+    realCache.set(arch.name, r);
+  }
+  return r;
+}
+
+/**
+ * The ranges of one AUDIT_ARCH block: every u32 syscall number mapped to an outcome, merged into
+ * maximal runs. `listed` are the ResolvedArches of this block (one, or x86_64 and/or x32).
+ */
+export function blockRanges(p: NodePool, listed: readonly ResolvedArch[], badArch: Node): NrRange[] {
+  const sib = siblings(listed[0].arch);
+  // Sub-spaces of the number space: with a syscall bit b, the numbers alternate in runs of b
+  // between the ABI without the bit and the ABI with it.
+  const bit = sib.reduce((m, a) => m | a.syscallBit, 0) >>> 0;
+  const spaces: { lo: number; hi: number; owner: Arch | undefined }[] = [];
+  if (bit === 0) {
+    spaces.push({ lo: 0, hi: TWO32 - 1, owner: sib[0] });
+  } else {
+    for (let lo = 0; lo < TWO32; lo += bit) {
+      const withBit = ((lo & bit) >>> 0) !== 0;
+      spaces.push({ lo, hi: lo + bit - 1, owner: sib.find((a) => (a.syscallBit !== 0) === withBit) });
+    }
+  }
+  // Outcomes of the listed numbers, in number order (u32 order: x32 numbers sort high).
+  const points: { nr: number; node: Node }[] = [];
+  for (const ra of listed) {
+    for (const [nr, sc] of ra.syscalls) points.push({ nr: nr >>> 0, node: syscallNode(p, ra.arch, sc, ra.defaultAction) });
+  }
+  points.sort((x, y) => x.nr - y.nr);
+  const out: { lo: number; hi: number; node: Node }[] = [];
+  const add = (lo: number, hi: number, node: Node) => {
+    const last = out[out.length - 1];
+    if (last && last.node === node) last.hi = hi; // merge neighbours with the same outcome
+    else out.push({ lo, hi, node });
+  };
+  let k = 0;
+  for (const sp of spaces) {
+    const ra = sp.owner && listed.find((r) => r.arch.name === sp.owner!.name);
+    if (!ra) {
+      add(sp.lo, sp.hi, badArch);
+      continue;
+    }
+    const def = p.ret(ra.defaultAction);
+    let at = sp.lo;
+    while (k < points.length && points[k].nr < sp.lo) k++;
+    for (; k < points.length && points[k].nr <= sp.hi; k++) {
+      const nr = points[k].nr;
+      if (nr > at) add(at, nr - 1, def);
+      add(nr, nr, points[k].node);
+      at = nr + 1;
+    }
+    if (at <= sp.hi) add(at, sp.hi, def);
+  }
+  // Weights: real syscall numbers of the listed ABIs in each range.
+  const reals = listed.map((ra) => realNumbers(ra.arch));
+  const ptr = reals.map(() => 0);
+  return out.map((r) => {
+    let w = 0;
+    reals.forEach((real, i) => {
+      let j = ptr[i];
+      while (j < real.length && real[j] < r.lo) j++;
+      while (j < real.length && real[j] <= r.hi) {
+        w++;
+        j++;
+      }
+      ptr[i] = j;
+    });
+    return { lo: r.lo, hi: r.hi, node: r.node, weight: w };
+  });
+}
+
+/** Weight given to every range on top of its real numbers, so empty ranges are not pushed arbitrarily deep. */
+const EPSILON = 0.05;
+const LAMBDAS = [EPSILON, 0.25, 0.5, 1, 2, 4, 16, 1e6];
+
+// Scratch tables of the dynamic programme, reused between calls (compile time matters). The
+// cost table is kept twice, by row and by column, so both inner-loop reads are sequential.
+let rowBuf = new Float64Array(0);
+let colBuf = new Float64Array(0);
+let rootBuf = new Int32Array(0);
+
+/**
+ * The optimal alphabetic search tree over leaves with weights `w`: a JGE node splits between two
+ * neighbours, and the tree minimises sum(weight * depth). Knuth's monotone-root property makes it
+ * O(n^2). Returns root[i * n + j] = the last leaf of the left subtree of leaves i..j.
+ */
+export function optimalRoots(w: readonly number[]): Int32Array {
+  const n = w.length;
+  if (rowBuf.length < n * n) {
+    rowBuf = new Float64Array(n * n);
+    colBuf = new Float64Array(n * n);
+    rootBuf = new Int32Array(n * n);
+  }
+  const row = rowBuf; // row[i * n + j] = cost of leaves i..j
+  const col = colBuf; // col[j * n + i] = the same
+  const root = rootBuf;
+  const pre = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) pre[i + 1] = pre[i] + w[i];
+  for (let i = 0; i < n; i++) row[i * n + i] = col[i * n + i] = 0;
+  for (let i = 0; i < n - 1; i++) {
+    row[i * n + i + 1] = col[(i + 1) * n + i] = w[i] + w[i + 1];
+    root[i * n + i + 1] = i;
+  }
+  for (let len = 3; len <= n; len++) {
+    for (let i = 0; i + len - 1 < n; i++) {
+      const j = i + len - 1;
+      const lo = root[i * n + j - 1];
+      const hi = Math.min(root[(i + 1) * n + j], j - 1);
+      const ri = i * n;
+      const cj = j * n + 1;
+      let best = Infinity;
+      let bestR = lo;
+      for (let r = lo; r <= hi; r++) {
+        const c = row[ri + r] + col[cj + r];
+        if (c < best - 1e-9) {
+          best = c;
+          bestR = r;
+        }
+      }
+      const total = best + pre[j + 1] - pre[i];
+      row[ri + j] = col[j * n + i] = total;
+      root[ri + j] = bestR;
+    }
+  }
+  return root;
+}
+
+/** Depth of every leaf in the tree described by `root` (n leaves). */
+function leafDepths(root: Int32Array, n: number): Int32Array {
+  const d = new Int32Array(n);
+  const walk = (i: number, j: number, depth: number) => {
+    if (i === j) {
+      d[i] = depth;
+      return;
+    }
+    const r = root[i * n + j];
+    walk(i, r, depth + 1);
+    walk(r + 1, j, depth + 1);
+  };
+  walk(0, n - 1, 0);
+  return d;
+}
+
+/**
+ * The search tree over `ranges`: the weighted optimum (mean cost over the ABI's real syscall
+ * numbers), unless that pushes a real number more than one level deeper than a balanced tree
+ * would; then the weights are flattened step by step (w + lambda) until the worst case fits.
+ */
+export function searchTree(p: NodePool, ranges: readonly NrRange[]): Node {
+  const n = ranges.length;
+  if (n === 1) return ranges[0].node;
+  if (n > 1500) return balancedTree(p, ranges, 0, n - 1);
+  const limit = Math.ceil(Math.log2(n)) + 1;
+  const fits = (lambda: number): Int32Array | undefined => {
+    const root = optimalRoots(ranges.map((r) => r.weight + lambda));
+    const d = leafDepths(root, n);
+    for (let i = 0; i < n; i++) if (d[i] > (ranges[i].weight > 0 ? limit : limit + 2)) return undefined;
+    return root.slice(0, n * n);
+  };
+  // The smallest flattening that meets the limit: the first try usually does; else bisect.
+  let root = fits(LAMBDAS[0]);
+  if (!root) {
+    let lo = 0;
+    let hi = LAMBDAS.length - 1;
+    root = fits(LAMBDAS[hi])!; // w + 1e6 is balanced, which always fits
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      const r = fits(LAMBDAS[mid]);
+      if (r) {
+        hi = mid;
+        root = r;
+      } else lo = mid;
+    }
+  }
+  const rt = root;
+  const build = (i: number, j: number): Node => {
+    if (i === j) return ranges[i].node;
+    const r = rt[i * n + j];
+    return p.jmp('jge', ranges[r + 1].lo, build(r + 1, j), build(i, r), SECCOMP_DATA_NR);
+  };
+  return build(0, n - 1);
+}
+
+/** Plain balanced tree, for huge range lists where the quadratic table would be too big. */
+function balancedTree(p: NodePool, ranges: readonly NrRange[], i: number, j: number): Node {
+  if (i === j) return ranges[i].node;
+  const m = (i + j + 1) >> 1;
+  return p.jmp('jge', ranges[m].lo, balancedTree(p, ranges, m, j), balancedTree(p, ranges, i, m - 1), SECCOMP_DATA_NR);
+}
+
+/** The root node of the whole program, built in `counter`-numbered pools. */
+export function buildGraph(resolved: ResolvedPolicy): Node {
+  const counter = { next: 0 };
+  const top = new NodePool(counter);
+  const badArch = top.ret(resolved.badArchAction);
+  // Group the listed ABIs by AUDIT_ARCH value, in the order first listed.
+  const groups: ResolvedArch[][] = [];
+  for (const ra of resolved.arches) {
+    const g = groups.find((x) => x[0].arch.auditArch === ra.arch.auditArch);
+    if (g) g.push(ra);
+    else groups.push([ra]);
+  }
+  if (groups.length === 0) return badArch;
+  let dispatch: Node = badArch;
+  const blocks = groups.map((g) => {
+    // Each block has its own pool: its returns sit next to it, keeping branches short.
+    const p = new NodePool(counter);
+    const ranges = blockRanges(p, g, p.ret(resolved.badArchAction));
+    return { audit: g[0].arch.auditArch, entry: p.ld(SECCOMP_DATA_NR, searchTree(p, ranges)) };
+  });
+  for (let i = blocks.length - 1; i >= 0; i--) dispatch = top.jmp('jeq', blocks[i].audit, blocks[i].entry, dispatch);
+  return top.ld(SECCOMP_DATA_ARCH, dispatch);
+}
+
+const CODE = {
+  ld: BPF_LD | BPF_W | BPF_ABS,
+  and: BPF_ALU | BPF_AND | BPF_K,
+  ret: BPF_RET | BPF_K,
+  jeq: BPF_JMP | BPF_JEQ | BPF_K,
+  jgt: BPF_JMP | BPF_JGT | BPF_K,
+  jge: BPF_JMP | BPF_JGE | BPF_K,
+  jset: BPF_JMP | BPF_JSET | BPF_K,
+} as const;
+
+/**
+ * Lay the DAG out as a program: reverse post-order (every edge points forward), visiting the
+ * child that should fall through last so it lands right after its parent.
+ */
+export function layout(root: Node): Instruction[] {
+  // Predecessor counts decide which branch falls through: the less shared one.
+  const preds = new Map<Node, number>();
+  const seen = new Set<Node>();
+  const stack: Node[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const c of children(n)) {
+      preds.set(c, (preds.get(c) ?? 0) + 1);
+      stack.push(c);
+    }
+  }
+  const order: Node[] = [];
+  const done = new Set<Node>();
+  // Iterative DFS producing post-order.
+  const work: { n: Node; kids: Node[]; i: number }[] = [];
+  const push = (n: Node) => {
+    done.add(n);
+    work.push({ n, kids: visitOrder(n, preds), i: 0 });
+  };
+  push(root);
+  while (work.length) {
+    const top = work[work.length - 1];
+    if (top.i < top.kids.length) {
+      const c = top.kids[top.i++];
+      if (!done.has(c)) push(c);
+    } else {
+      order.push(top.n);
+      work.pop();
+    }
+  }
+  order.reverse();
+
+  const asm = new Assembler();
+  const name = (n: Node) => `n${n.id}`;
+  order.forEach((n, i) => {
+    const following = order[i + 1];
+    asm.label(name(n));
+    switch (n.kind) {
+      case 'ret':
+        asm.emit(stmt(CODE.ret, n.k));
+        break;
+      case 'ld':
+      case 'and':
+        asm.emit(stmt(CODE[n.kind], n.kind === 'ld' ? n.off : n.k));
+        if (following !== n.next) asm.ja(name(n.next));
+        break;
+      case 'jmp':
+        asm.jump(CODE[n.op], n.k, n.t === following ? null : name(n.t), n.f === following ? null : name(n.f));
+        break;
+    }
+  });
+  return asm.assemble();
+}
+
+function children(n: Node): Node[] {
+  switch (n.kind) {
+    case 'ret': return [];
+    case 'ld': case 'and': return [n.next];
+    case 'jmp': return [n.t, n.f];
+  }
+}
+
+/** Children in DFS visiting order: the one to fall through to comes last. */
+function visitOrder(n: Node, preds: Map<Node, number>): Node[] {
+  if (n.kind !== 'jmp') return children(n);
+  const pt = preds.get(n.t) ?? 0;
+  const pf = preds.get(n.f) ?? 0;
+  // Fall through to the less shared child; on a tie, to the false branch (the usual layout).
+  return pt < pf ? [n.f, n.t] : [n.t, n.f];
+}
+
+/** Compile a resolved policy to a seccomp program (deterministic: same policy, same bytes). */
+export function generate(resolved: ResolvedPolicy): Instruction[] {
+  return layout(buildGraph(resolved));
+}
