@@ -5,6 +5,7 @@
  */
 import { syscallNumber, type Arch } from '../arch/index.js';
 import { GROUP_DATA } from './groups-data.js';
+import { SYSTEMD_GROUPS } from './systemd-groups.js';
 
 /** A group's members: a fixed list, or one computed per architecture. */
 export type GroupMembers = readonly string[] | ((arch: Arch) => readonly string[]);
@@ -16,6 +17,8 @@ interface GroupDef {
 
 const registry = new Map<string, GroupDef>();
 for (const [name, def] of Object.entries(GROUP_DATA)) registry.set(name, def);
+// systemd's group names (systemd-groups.ts); they take over @basic-io and @signal, which have the same members.
+for (const d of SYSTEMD_GROUPS) registry.set(d.name, Object.freeze({ description: d.purpose, members: d.members }));
 
 /** Group names are `@` followed by lower-case letters, digits, `-` and `_`. */
 export const GROUP_NAME_RE = /^@[a-z0-9][a-z0-9_-]*$/;
