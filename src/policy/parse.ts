@@ -149,6 +149,7 @@ function freezePolicy(d: PolicyDocument, file: string | undefined, locate: Locat
     defaultAction: d.defaultAction,
     badArchAction: d.badArchAction ?? encodeAction('kill_process'),
     ...(d.architectures !== undefined ? { architectures: Object.freeze([...new Set(d.architectures)]) } : {}),
+    ...(d.architectures !== undefined && locate(['architectures']) ? { architecturesPos: locate(['architectures'])! } : {}),
     ...(d.strict !== undefined ? { strict: d.strict } : {}),
     rules: Object.freeze(rules),
     tests: Object.freeze(tests),

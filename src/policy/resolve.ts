@@ -23,8 +23,12 @@ const U32_MAX = 0xffffffffn;
 export function selectArches(policy: Policy, arches?: readonly (string | Arch)[]): Arch[] {
   const src = policy.source;
   let names: readonly (string | Arch)[];
+  let pos: SourcePos | undefined;
   if (arches !== undefined) names = arches;
-  else if (policy.architectures !== undefined) names = policy.architectures;
+  else if (policy.architectures !== undefined) {
+    names = policy.architectures;
+    pos = policy.architecturesPos;
+  }
   else {
     const h = hostArch();
     if (!h) {
@@ -38,16 +42,16 @@ export function selectArches(policy: Policy, arches?: readonly (string | Arch)[]
     try {
       a = getArch(n);
     } catch (e) {
-      if (e instanceof ArchError) throw new PolicyError('ARCH', formatPos(undefined, src) + e.message);
+      if (e instanceof ArchError) throw new PolicyError('ARCH', formatPos(pos, src) + e.message, pos);
       throw e;
     }
     if (!out.includes(a)) out.push(a);
   }
-  if (out.length === 0) throw new PolicyError('ARCH', `${formatPos(undefined, src)}no architecture selected`);
+  if (out.length === 0) throw new PolicyError('ARCH', `${formatPos(pos, src)}no architecture selected`, pos);
   const endians = new Set(out.map((a) => a.endian));
   if (endians.size > 1) {
     const list = out.map((a) => `${a.name} (${a.endian}-endian)`).join(', ');
-    throw new PolicyError('ARCH', `${formatPos(undefined, src)}one filter cannot serve architectures of different byte order: ${list}`);
+    throw new PolicyError('ARCH', `${formatPos(pos, src)}one filter cannot serve architectures of different byte order: ${list}`, pos);
   }
   return out;
 }
@@ -64,7 +68,7 @@ function fitArgs(rule: PolicyRule, arch: Arch, src: string | undefined): readonl
         if (v !== undefined && v > U32_MAX) {
           throw new PolicyError(
             'VALUE_TOO_WIDE',
-            `${formatPos(c.pos ?? rule.pos, src)}args[${c.index}] ${what} 0x${v.toString(16)} does not fit in 32 bits, and ${arch.name} passes 32-bit arguments, so the check would never behave as written there`,
+            `${formatPos(c.pos ?? rule.pos, src)}argument ${c.index}: ${what} 0x${v.toString(16)} does not fit in 32 bits, but ${arch.name} passes 32-bit arguments, so the check cannot mean what it says there`,
             c.pos ?? rule.pos,
           );
         }
@@ -153,6 +157,3 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
     ...(src !== undefined ? { source: src } : {}),
   });
 }
-
-/** Positions are part of ResolvedRule.origin; re-exported for callers formatting their own messages. */
-export type { SourcePos };

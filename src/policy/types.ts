@@ -79,6 +79,8 @@ export interface Policy {
   readonly badArchAction: ActionValue;
   /** Undefined: the machine's own architecture. */
   readonly architectures?: readonly ArchName[];
+  /** Where `architectures` is written, for messages about the selection (e.g. mixed byte order). */
+  readonly architecturesPos?: SourcePos;
   readonly rules: readonly PolicyRule[];
   readonly tests: readonly PolicyTest[];
   /** The file the policy came from, for messages. */
