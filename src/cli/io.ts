@@ -19,6 +19,9 @@ export function parseFlags<O extends Options>(verb: string, argv: string[], opti
     const code = (e as { code?: string }).code;
     const opt = e instanceof Error ? /'([^']+)'/.exec(e.message)?.[1] : undefined;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt) throw new UsageError(`${verb}: unknown option '${opt}' (see seccomp-ts ${verb} --help)`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt && /ambiguous/.test(String(e))) {
+      throw new UsageError(`${verb}: the value of '${opt}' starts with '-' (write ${opt}=VALUE if that is meant)`);
+    }
     throw new UsageError(`${verb}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }
 }
