@@ -60,7 +60,7 @@ function parseData(word: string, raw: unknown): number {
     else if (word === 'errno') {
       const e = errnoNumber(s);
       if (e !== undefined) return e;
-      const near = suggest(s, ERRNOS.map(([name]) => name));
+      const near = errnoNumber(s.toUpperCase()) !== undefined ? [s.toUpperCase()] : suggest(s, ERRNOS.map(([name]) => name));
       fail(`unknown errno name '${s}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
     }
   }
@@ -89,6 +89,7 @@ export function parseAction(v: unknown): ActionValue {
       const near = suggest(word, DATA_ACTION_WORDS);
       fail(`unknown action '${s}'${near.length ? ` (did you mean ${near.map((w) => `${w}(...)`).join(', ')}?)` : ''}`);
     }
+    if (PLAIN.has(s.toLowerCase())) fail(`unknown action '${s}' (did you mean ${s.toLowerCase()}? action names are lower case)`);
     if (s === 'errno' || s === 'trace') fail(`action '${s}' needs data: write ${s}(${s === 'errno' ? 'EPERM' : 'N'}) or {${s}: ${s === 'errno' ? 'EPERM' : 'N'}}`);
     const near = suggest(s, [...ACTION_WORDS, ...DATA_ACTION_WORDS.map((w) => `${w}(N)`)]);
     fail(

@@ -3,7 +3,7 @@
  * JavaScript objects, all validated by the zod schema in schema.ts into a frozen Policy.
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { suggest } from '../arch/index.js';
 import { encodeAction } from '../bpf/seccomp.js';
@@ -210,8 +210,18 @@ export function parsePolicy(text: string, opts: ParseOptions = {}): Policy {
   try {
     obj = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
-    // e.g. an alias expansion bomb
-    throw new PolicyError('SYNTAX', `${formatPos(undefined, file)}${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    // An alias expansion bomb: report it at the first alias.
+    let at: SourcePos | undefined;
+    visit(doc, {
+      Alias(_k, n) {
+        if (n.range) {
+          const { line, col } = lc.linePos(n.range[0]);
+          at = { ...(file !== undefined ? { file } : {}), line, column: col };
+        }
+        return visit.BREAK;
+      },
+    });
+    throw new PolicyError('SYNTAX', `${formatPos(at, file)}${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, at);
   }
   return build(obj, file, locator(doc, lc, file));
 }
