@@ -3,7 +3,7 @@
  * backed by the syscall tables, so disassembly can print ARCH_X86_64 and syscall names while
  * src/bpf itself knows no architectures.
  */
-import { ArchError, ARCHES, archByAudit, getArch, hostArch, syscallName, syscallNumber, type Arch } from './arch/index.js';
+import { ArchError, archByAudit, getArch, hostArch, syscallName, syscallNumber, type Arch } from './arch/index.js';
 import type { Symbols } from './bpf/text.js';
 
 /**
@@ -56,13 +56,3 @@ export const archSymbols: Symbols = Object.freeze({
     return undefined;
   },
 });
-
-/** The AUDIT_ARCH value of an architecture name or alias (ArchError for an unknown one). */
-export function auditArchOf(name: string): number {
-  return getArch(name).auditArch;
-}
-
-/** Whether a value is the AUDIT_ARCH of some known ABI. */
-export function isKnownAudit(audit: number): boolean {
-  return ARCHES.some((a) => a.auditArch === audit >>> 0);
-}

@@ -3,6 +3,7 @@
  * emulated decisions of each golden program, exact round trips on goldens and random programs,
  * and assembler errors.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -18,7 +19,7 @@ import { encodeAction, type ActionName, type SeccompData } from '../../src/bpf/s
 import { assemble, assembleWithInfo, checkedArches, disassemble, type TextOptions } from '../../src/bpf/text.js';
 import { verify } from '../../src/bpf/verifier.js';
 import { archSymbols } from '../../src/symbols.js';
-import { ROOT, rng, testSeed } from '../_util/tools.js';
+import { ROOT, needPythonSeccomp, rng, testSeed } from '../_util/tools.js';
 
 const GOLDEN = join(ROOT, 'test', 'bpf', 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -564,6 +565,56 @@ test('far label targets get JA trampolines from the builder', () => {
   const r = emulate(p, call(0, 5));
   assert.is(r.value, 5);
   assert.equal(assemble(disassemble(p)), p);
+});
+
+// libseccomp's own output (through python3-seccomp) disassembles with names and assembles back
+// byte for byte, in both byte orders; our emulator agrees with the rules it was given.
+const LIBSECCOMP_ARCHES: readonly [scmp: string, arch: string][] = [
+  ['X86_64', 'x86_64'], ['AARCH64', 'aarch64'], ['S390X', 's390x'], ['PPC64', 'ppc64'], ['ARM', 'arm'], ['MIPSEL64', 'mips64el'],
+];
+const LIBSECCOMP_SCRIPT = `
+import seccomp, sys, tempfile, json
+out = {}
+for name in sys.argv[1:]:
+    f = seccomp.SyscallFilter(defaction=seccomp.KILL)
+    f.remove_arch(seccomp.Arch.NATIVE)
+    f.add_arch(getattr(seccomp.Arch, name))
+    f.add_rule(seccomp.ALLOW, "read")
+    f.add_rule(seccomp.ALLOW, "write", seccomp.Arg(0, seccomp.EQ, 1))
+    f.add_rule(seccomp.ERRNO(13), "close", seccomp.Arg(0, seccomp.GT, 0x100000000))
+    with tempfile.TemporaryFile() as b:
+        f.export_bpf(b)
+        b.seek(0)
+        out[name] = b.read().hex()
+print(json.dumps(out))
+`;
+(needPythonSeccomp() ? test : test.skip)('libseccomp filters round-trip with names in their byte order', () => {
+  const r = spawnSync('/usr/bin/python3', ['-c', LIBSECCOMP_SCRIPT, ...LIBSECCOMP_ARCHES.map(([s]) => s)], { encoding: 'utf8', timeout: 30000 });
+  assert.is(r.status, 0, r.stderr);
+  const blobs = JSON.parse(r.stdout) as Record<string, string>;
+  for (const [scmp, name] of LIBSECCOMP_ARCHES) {
+    const arch = getArch(name);
+    const bytes = Buffer.from(blobs[scmp], 'hex');
+    const program = decode(bytes, arch.endian);
+    assert.equal(checkedArches(program), [arch.auditArch], name);
+    const text = disassemble(program, { symbols: archSymbols });
+    assert.match(text, new RegExp(`if \\(A != ARCH_${name.toUpperCase()}\\)`), name);
+    assert.match(text, /if \(A (==|!=) (read|write|close)\)/, `${name}\n${text}`);
+    // 32-bit ABIs have no high words to check.
+    if (arch.bits === 64) assert.match(text, /A = args\[0\] >> 32/, name);
+    else assert.not.match(text, />> 32/, name);
+    const back = assemble(text, { symbols: archSymbols });
+    assert.equal([...encode(back, arch.endian)], [...bytes], `${name}\n${text}`);
+    const run = (sys: string, args: bigint[]) => emulate(program, call(arch.auditArch, nrOf(name, sys), args), { endian: arch.endian }).action;
+    assert.is(run('read', [5n]).name, 'allow', name);
+    assert.is(run('write', [1n]).name, 'allow', name);
+    assert.is(run('write', [2n]).name, 'kill_thread', name);
+    if (arch.bits === 64) {
+      assert.is(run('write', [1n + (1n << 32n)]).name, 'kill_thread', name);
+      assert.equal([run('close', [(1n << 32n) + 1n]).name, run('close', [(1n << 32n) + 1n]).data], ['errno', 13], name);
+      assert.is(run('close', [1n << 32n]).name, 'kill_thread', name);
+    }
+  }
 });
 
 // ----- random round trips -----------------------------------------------------------------
