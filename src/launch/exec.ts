@@ -44,6 +44,14 @@ function isExecutableFile(p: string): 'ok' | 'missing' | 'noexec' {
   }
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Resolve a command as a POSIX shell does: a name containing '/' is used as is; otherwise each
  * PATH entry is tried in order (an empty entry means the current directory) and the first
@@ -63,7 +71,7 @@ export function resolveCommand(command: string, pathEnv: string | undefined = pr
     const p = dir === '' ? command : join(dir, command);
     const s = isExecutableFile(p);
     if (s === 'ok') return dir === '' ? `./${command}` : p;
-    if (s === 'noexec' && sawNonExec === undefined) sawNonExec = p;
+    if (s === 'noexec' && sawNonExec === undefined && !isDirectory(p)) sawNonExec = p; // directories are skipped, as bash does
   }
   if (sawNonExec !== undefined) throw new LaunchError('NOT_EXECUTABLE', `${sawNonExec}: permission denied`, 126);
   throw new LaunchError('NOT_FOUND', `${command}: command not found`, 127);
