@@ -11,6 +11,8 @@
  *   `arch_prctl` on aarch64) is skipped on that architecture when the group is expanded.
  * - Every member name exists on at least one architecture of src/arch (tested), so a typo
  *   cannot hide here.
+ * - Groups marked "seccomp-ts addition" have no systemd counterpart: they split @system-service
+ *   into parts, so a computed set can be written back as whole groups (see systemd.ts).
  *
  * The policy front end's group registry (groups.ts) serves these groups to policies; the systemd
  * reader (systemd.ts) expands them when it computes a unit's allow or deny set.
@@ -50,6 +52,8 @@ export const SYSTEMD_GROUPS: readonly SyscallGroupDef[] = Object.freeze([
     clock_getres clock_getres_time64 clock_gettime clock_gettime64 clock_nanosleep
     clock_nanosleep_time64 execve exit exit_group getrlimit gettimeofday nanosleep restart_syscall
     rt_sigreturn sigreturn time ugetrlimit`),
+  g('@file-hints', 'Advising the kernel about file access patterns (seccomp-ts addition, part of @system-service).', `
+    arm_fadvise64_64 fadvise64 fadvise64_64 readahead`),
   g('@file-system', 'Opening, inspecting and changing files, directories, links and their attributes by path or descriptor.', `
     access chdir chmod close creat faccessat faccessat2 fallocate fchdir fchmod fchmodat fchmodat2
     fcntl fcntl64 fgetxattr file_getattr file_setattr flistxattr fremovexattr fsetxattr fstat fstat64
@@ -60,6 +64,11 @@ export const SYSTEMD_GROUPS: readonly SyscallGroupDef[] = Object.freeze([
     readlinkat removexattr removexattrat rename renameat renameat2 rmdir setxattr setxattrat stat
     stat64 statfs statfs64 statmount statx symlink symlinkat truncate truncate64 unlink unlinkat
     utime utimensat utimensat_time64 utimes`),
+  g('@futex', 'Futexes and the robust-futex list, which threads and locks are built on (seccomp-ts addition, part of @system-service).', `
+    futex futex_requeue futex_time64 futex_wait futex_waitv futex_wake get_robust_list set_robust_list`),
+  g('@identity', 'Reading process, session, user and group identities (seccomp-ts addition, part of @system-service).', `
+    getegid getegid32 geteuid geteuid32 getgid getgid32 getgroups getgroups32 getpgid getpgrp getpid
+    getppid getresgid getresgid32 getresuid getresuid32 getsid getuid getuid32`),
   g('@io-event', 'Waiting for events on descriptors: select, poll, epoll, eventfd.', `
     _newselect epoll_create epoll_create1 epoll_ctl epoll_pwait epoll_pwait2 epoll_wait eventfd
     eventfd2 poll ppoll ppoll_time64 pselect6 pselect6_time64 select`),
@@ -102,32 +111,34 @@ export const SYSTEMD_GROUPS: readonly SyscallGroupDef[] = Object.freeze([
     sched_setparam sched_setscheduler set_mempolicy set_mempolicy_home_node setpriority setrlimit`),
   g('@sandbox', 'Sandboxing oneself: seccomp and Landlock.', `
     landlock_add_rule landlock_create_ruleset landlock_restrict_self seccomp`),
+  g('@sched-query', 'Reading scheduling and I/O priorities and CPU placement, and yielding (seccomp-ts addition, part of @system-service).', `
+    getcpu getpriority ioprio_get sched_get_priority_max sched_get_priority_min sched_getaffinity
+    sched_getattr sched_getparam sched_getscheduler sched_rr_get_interval sched_rr_get_interval_time64
+    sched_yield`),
   g('@setuid', 'Changing user and group identities.', `
     setfsgid setfsgid32 setfsuid setfsuid32 setgid setgid32 setgroups setgroups32 setregid
     setregid32 setresgid setresgid32 setresuid setresuid32 setreuid setreuid32 setuid setuid32`),
   g('@signal', 'Handling signals: handlers, masks, waiting, signalfd.', `
     rt_sigaction rt_sigpending rt_sigprocmask rt_sigsuspend rt_sigtimedwait rt_sigtimedwait_time64
     sigaction sigaltstack signal signalfd signalfd4 sigpending sigprocmask sigsuspend`),
+  g('@splice', 'Moving data between descriptors inside the kernel: sendfile, splice, tee, copy_file_range (seccomp-ts addition, part of @system-service).', `
+    copy_file_range sendfile sendfile64 splice tee vmsplice`),
   g('@swap', 'Enabling and disabling swap.', `
     swapoff swapon`),
   g('@sync', 'Flushing file data and metadata to storage.', `
     arm_sync_file_range fdatasync fsync msync sync sync_file_range sync_file_range2 syncfs`),
   g('@system-service', 'What a typical system service needs; combine with ~@privileged and ~@resources to tighten it.', `
-    @aio @basic-io @chown @default @file-system @io-event @ipc @keyring @memlock @network-io
-    @process @resources @setuid @signal @sync @timer
-    arm_fadvise64_64 brk cachestat capget capset copy_file_range fadvise64 fadvise64_64 flock
-    get_mempolicy get_robust_list get_thread_area getcpu getegid getegid32 geteuid geteuid32 getgid
-    getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getpriority getrandom getresgid
-    getresgid32 getresuid getresuid32 getsid getuid getuid32 ioctl ioprio_get madvise membarrier
-    mincore mprotect mremap name_to_handle_at personality pause readahead remap_file_pages rseq
-    sched_get_priority_max sched_get_priority_min sched_getaffinity sched_getattr sched_getparam
-    sched_getscheduler sched_rr_get_interval sched_rr_get_interval_time64 sched_yield sendfile
-    sendfile64 set_robust_list set_thread_area set_tls futex futex_requeue futex_time64 futex_wait
-    futex_waitv futex_wake get_tls setpgid setsid splice sysinfo tee umask uname vmsplice`),
+    @aio @basic-io @chown @default @file-hints @file-system @futex @identity @io-event @ipc @keyring
+    @memlock @network-io @process @resources @sched-query @setuid @signal @splice @sync @timer @tls
+    brk cachestat capget capset get_mempolicy getrandom ioctl madvise membarrier mincore mprotect
+    mremap name_to_handle_at pause personality remap_file_pages rseq setpgid setsid sysinfo umask
+    uname`),
   g('@timer', 'Interval timers, POSIX timers, timerfd and alarm.', `
     alarm getitimer setitimer timer_create timer_delete timer_getoverrun timer_gettime
     timer_gettime64 timer_settime timer_settime64 timerfd_create timerfd_gettime timerfd_gettime64
     timerfd_settime timerfd_settime64`),
+  g('@tls', 'Thread-local storage setup on ABIs that do it by syscall (seccomp-ts addition, part of @system-service).', `
+    get_thread_area get_tls set_thread_area set_tls`),
 ]);
 
 const BY_NAME: ReadonlyMap<string, SyscallGroupDef> = new Map(SYSTEMD_GROUPS.map((d) => [d.name, d]));
