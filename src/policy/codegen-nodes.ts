@@ -84,8 +84,8 @@ export class NodePool {
   jmp(op: JmpOp, k: number, t: Node, f: Node, state: AState = UNKNOWN): Node {
     const v = k >>> 0;
     if (state !== UNKNOWN) {
-      t = skipReload(t, state);
-      f = skipReload(f, state);
+      t = thread(t, state, edge(op, v, true));
+      f = thread(f, state, edge(op, v, false));
     }
     if (t === f) return t;
     if (op === 'jge' && v === 0) return t;
@@ -101,6 +101,65 @@ export class NodePool {
 
 function skipReload(n: Node, state: AState): Node {
   return n.kind === 'ld' && n.off === state ? n.next : n;
+}
+
+/** What is known about A on one edge: lo <= A <= hi, A != ne, (A & zero) == 0. */
+interface Known {
+  readonly lo: number;
+  readonly hi: number;
+  readonly ne?: number;
+  readonly zero: number;
+}
+
+const MAX = 0xffffffff;
+
+/** What taking the `taken` edge of `A op k` proves about A. */
+function edge(op: JmpOp, k: number, taken: boolean): Known {
+  switch (op) {
+    case 'jeq': return taken ? { lo: k, hi: k, zero: 0 } : { lo: 0, hi: MAX, ne: k, zero: 0 };
+    case 'jgt': return taken ? { lo: k + 1, hi: MAX, zero: 0 } : { lo: 0, hi: k, zero: 0 };
+    case 'jge': return taken ? { lo: k, hi: MAX, zero: 0 } : { lo: 0, hi: k - 1, zero: 0 };
+    case 'jset': return taken ? { lo: 1, hi: MAX, zero: 0 } : { lo: 0, hi: MAX, zero: k };
+  }
+}
+
+function meet(a: Known, b: Known): Known {
+  return { lo: Math.max(a.lo, b.lo), hi: Math.min(a.hi, b.hi), ne: a.ne ?? b.ne, zero: (a.zero | b.zero) >>> 0 };
+}
+
+/** The outcome of `A op k` given what is known, or undefined when it is not decided. */
+function decide(op: JmpOp, k: number, c: Known): boolean | undefined {
+  if (c.lo > c.hi) return undefined; // an impossible path: leave it alone
+  if (c.lo === c.hi) {
+    const a = c.lo;
+    switch (op) {
+      case 'jeq': return a === k;
+      case 'jgt': return a > k;
+      case 'jge': return a >= k;
+      case 'jset': return ((a & k) >>> 0) !== 0;
+    }
+  }
+  switch (op) {
+    case 'jeq': return k < c.lo || k > c.hi || k === c.ne || ((k & c.zero) >>> 0) !== 0 ? false : undefined;
+    case 'jgt': return c.lo > k ? true : c.hi <= k ? false : undefined;
+    case 'jge': return c.lo >= k ? true : c.hi < k ? false : undefined;
+    case 'jset': return ((k & ~c.zero) >>> 0) === 0 ? false : undefined;
+  }
+}
+
+/**
+ * Jump threading: follow `n` past reloads of the word A already holds and past compares whose
+ * outcome `known` decides, so a failed check on one rule skips the same check of the next rule.
+ */
+function thread(n: Node, state: AState, known: Known): Node {
+  for (;;) {
+    n = skipReload(n, state);
+    if (n.kind !== 'jmp') return n;
+    const d = decide(n.op, n.k, known);
+    if (d === undefined) return n;
+    known = meet(known, edge(n.op, n.k, d));
+    n = d ? n.t : n.f;
+  }
 }
 
 /** Whether `n` reads A before overwriting it (so a load just before it matters). */

@@ -11,3 +11,5 @@ export { resolvePolicy, selectArches, type ResolveOptions } from './resolve.js';
 export { evaluatePolicy, explainDecision, archOfCall, checkHolds, type Decision } from './evaluate.js';
 export { expandGroup, registerGroup, groupNames, groupDescription, isGroup, GROUP_NAMES, type GroupMembers } from './groups.js';
 export { policyFromLists, policyFromEnv, POLICY_ENV_VARS, type ListPolicyOptions, type EnvPolicy } from './env.js';
+export { compile, generate, toPolicy, Filter, type CompileOptions } from './filter.js';
+export { isConstAllow, cacheReport, CACHED_ARCHES, type CacheReport } from './cache.js';

@@ -5,6 +5,8 @@ import { asmVerb } from './asm.js';
 import { verifyVerb } from './verify.js';
 import { emulateVerb } from './emulate.js';
 import { schemaVerb } from './schema.js';
+import { compileVerb } from './compile.js';
+import { checkVerb } from './check.js';
 
 /** Every verb of the CLI, in the order `--help` lists them. Add new verbs here. */
-export const VERBS: readonly Verb[] = [syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb];
+export const VERBS: readonly Verb[] = [compileVerb, syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb, checkVerb];
