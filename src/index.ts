@@ -6,3 +6,4 @@ export * from './arch/index.js';
 export * from './apply/index.js';
 export * from './symbols.js';
 export * from './policy/index.js';
+export * from './launch/index.js';
