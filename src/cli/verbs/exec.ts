@@ -1,0 +1,141 @@
+import { LaunchError } from '../../launch/errors.js';
+import { execSandboxed } from '../../launch/exec.js';
+import type { OtherExec } from '../../launch/wrap.js';
+import { policyFromEnv, policyFromLists } from '../../policy/env.js';
+import { compile, type Filter } from '../../policy/filter.js';
+import type { Policy } from '../../policy/types.js';
+import { UsageError } from '../errors.js';
+import { parseFlags, readInput } from '../io.js';
+import type { Verb } from '../verb.js';
+
+/** The policy options `exec` and `preload` share, for their usage texts. */
+export const POLICY_OPTIONS = `Policy (one of; without any, the SECCOMP_* environment variables):
+  --policy FILE     a policy file (YAML or JSON, or an OCI/Docker seccomp profile)
+  --allow LIST      syscalls or @groups to allow (',' or ':' separated); the rest kills the process
+  --deny LIST       syscalls or @groups that kill the process; the rest is allowed
+  --default ACTION  with --allow/--deny: the action for what is not listed, e.g. errno(EPERM) or log
+  SECCOMP_SYSCALL_ALLOW=a:b, SECCOMP_SYSCALL_DENY=a:b, SECCOMP_DEFAULT_ACTION=log,
+  SECCOMP_POLICY=FILE: the variables of the Cloudflare sandbox toolkit
+  -v, --verbose     print 'adding NAME to the process seccomp filter' for each listed syscall`;
+
+/** Flags of {@link policyFlagsSpec} as parsed. */
+interface PolicyFlags {
+  policy?: string;
+  allow?: string;
+  deny?: string;
+  default?: string;
+  verbose?: boolean;
+}
+
+/** parseArgs options for the shared policy flags. */
+export const policyFlagsSpec = {
+  policy: { type: 'string' },
+  allow: { type: 'string' },
+  deny: { type: 'string' },
+  default: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+function list(verb: string, flag: string, v: string): string[] {
+  const parts = v.split(/[,:]/).map((s) => s.trim());
+  if (parts.some((s) => s === '')) throw new UsageError(`${verb}: ${flag} has an empty entry ('${v}')`);
+  return parts;
+}
+
+/**
+ * The filter for `exec`/`preload` from --policy, --allow/--deny/--default, or the SECCOMP_*
+ * environment variables; with --verbose, the blog's `adding NAME ...` lines on stderr.
+ */
+export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEnv = process.env): Filter {
+  const fromLists = f.allow !== undefined || f.deny !== undefined;
+  if (f.policy !== undefined && fromLists) throw new UsageError(`${verb}: give --policy or --allow/--deny, not both`);
+  if (f.default !== undefined && !fromLists) throw new UsageError(`${verb}: --default goes with --allow or --deny`);
+  let filter: Filter;
+  let listed: readonly string[] = [];
+  if (f.policy !== undefined) {
+    const text = new TextDecoder().decode(readInput(f.policy));
+    filter = compile(text, { file: f.policy === '-' ? '<stdin>' : f.policy });
+  } else {
+    let policy: Policy;
+    if (fromLists) {
+      const allow = f.allow !== undefined ? list(verb, '--allow', f.allow) : undefined;
+      const deny = f.deny !== undefined ? list(verb, '--deny', f.deny) : undefined;
+      policy = policyFromLists({ ...(allow ? { allow } : {}), ...(deny ? { deny } : {}), ...(f.default !== undefined ? { defaultAction: f.default } : {}), source: 'command line' });
+      listed = [...(allow ?? []), ...(deny ?? [])];
+    } else {
+      const fromEnv = policyFromEnv(env);
+      if (!fromEnv) throw new UsageError(`${verb}: no policy: give --policy FILE, --allow LIST or --deny LIST, or set SECCOMP_SYSCALL_ALLOW / SECCOMP_SYSCALL_DENY / SECCOMP_POLICY`);
+      for (const name of fromEnv.ignored) process.stderr.write(`seccomp-ts: warning: ${name} is ignored because SECCOMP_SYSCALL_ALLOW is set\n`);
+      policy = fromEnv.policy;
+      const v = fromEnv.names.includes('SECCOMP_SYSCALL_ALLOW') ? env.SECCOMP_SYSCALL_ALLOW : fromEnv.names.includes('SECCOMP_SYSCALL_DENY') ? env.SECCOMP_SYSCALL_DENY : undefined;
+      listed = v === undefined ? [] : v.split(':').map((s) => s.trim());
+    }
+    filter = compile(policy);
+  }
+  for (const w of filter.warnings) process.stderr.write(`seccomp-ts: warning: ${w.message}\n`);
+  if (f.verbose) for (const name of listed) process.stderr.write(`adding ${name} to the process seccomp filter\n`);
+  return filter;
+}
+
+/** Split `[OPTIONS] [--] COMMAND [ARG...]` at the command: options end at `--` or the first operand. */
+export function splitAtCommand(argv: readonly string[], valueFlags: ReadonlySet<string>): [options: string[], command: string[]] {
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i];
+    if (a === '--') return [argv.slice(0, i), argv.slice(i + 1)];
+    if (!a.startsWith('-') || a === '-') break;
+    i += valueFlags.has(a) ? 2 : 1;
+  }
+  return [argv.slice(0, i), argv.slice(i)];
+}
+
+const USAGE = `usage: seccomp-ts exec [POLICY OPTIONS] [--argv0 NAME] [--] COMMAND [ARG...]
+
+Runs COMMAND under a seccomp filter, like the Cloudflare toolkit's sandboxify: this process is
+replaced by a small generated launcher that loads the filter and executes COMMAND, so COMMAND's
+start-up (dynamic loader, libc initialization) runs under the filter too -- allow what it needs.
+The process id is kept; the exit status and any killing signal are COMMAND's own.
+COMMAND is looked up on PATH as a shell does: not found exits 127, not executable 126.
+
+A policy that denies execve still lets exactly this launch through (the launcher's own execve is
+recognized by its randomized address and a per-run secret); every other execve or execveat is
+then killed, whatever the policy's deny action.
+
+${POLICY_OPTIONS}
+
+Options:
+  --argv0 NAME         argv[0] for COMMAND (default: COMMAND as given)
+  --other-exec MODE    kill (default when the policy denies execve or execveat) or policy:
+                       what other execve/execveat calls get
+Linux x86_64 only.
+`;
+
+/** `seccomp-ts exec`: run a program under a policy (the sandboxify analogue). */
+export const execVerb: Verb = {
+  name: 'exec',
+  summary: 'run a program under a seccomp policy, from its first instruction (like sandboxify)',
+  usage: USAGE,
+  async run(argv: string[]): Promise<number> {
+    const [opts, command] = splitAtCommand(argv, new Set(['--policy', '--allow', '--deny', '--default', '--argv0', '--other-exec']));
+    const { values, positionals } = parseFlags('exec', opts, { ...policyFlagsSpec, argv0: { type: 'string' }, 'other-exec': { type: 'string' } });
+    if (positionals.length) throw new UsageError(`exec: unexpected '${positionals[0]}' before the command`);
+    if (command.length === 0) throw new UsageError('exec: no command given (usage: seccomp-ts exec [OPTIONS] COMMAND [ARG...])');
+    const other = values['other-exec'];
+    if (other !== undefined && other !== 'kill' && other !== 'policy') throw new UsageError(`exec: --other-exec must be kill or policy, not '${other}'`);
+    const filter = policyFilter('exec', values);
+    if (!filter.arches.includes('x86_64')) throw new UsageError(`exec: the launcher runs x86_64 programs, but the policy's architectures are ${filter.arches.join(', ')}`);
+    try {
+      return await execSandboxed(filter.instructions, command, {
+        ...(values.argv0 !== undefined ? { argv0: values.argv0 } : {}),
+        ...(other !== undefined ? { otherExec: other as OtherExec } : {}),
+      });
+    } catch (e) {
+      // Not found / not executable: one line and the shell's status (127 / 126), not 2.
+      if (e instanceof LaunchError && e.exitStatus !== undefined) {
+        process.stderr.write(`seccomp-ts: ${e.message}\n`);
+        return e.exitStatus;
+      }
+      throw e;
+    }
+  },
+};
