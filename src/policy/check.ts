@@ -94,6 +94,7 @@ export function runPolicyTests(policy: Policy, resolved: ResolvedPolicy, program
           severity: 'error',
           message: `${describeCall(t.syscall, t.args)} on ${arch.name}: expected ${formatAction(t.expect)}, got ${formatAction(r.value)}`,
           ...(t.pos ? { pos: t.pos } : {}),
+          detail: run.trace!,
         });
       }
     }

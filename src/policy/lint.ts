@@ -29,6 +29,8 @@ export interface Finding {
   /** One line, without the position. */
   readonly message: string;
   readonly pos?: SourcePos;
+  /** Further lines, e.g. the instruction trace of a failing test. */
+  readonly detail?: readonly string[];
 }
 
 /** Options of {@link lintPolicy}. */

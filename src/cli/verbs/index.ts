@@ -7,8 +7,9 @@ import { emulateVerb } from './emulate.js';
 import { schemaVerb } from './schema.js';
 import { compileVerb } from './compile.js';
 import { checkVerb } from './check.js';
+import { diffVerb } from './diff.js';
 import { execVerb } from './exec.js';
 import { preloadVerb } from './preload.js';
 
 /** Every verb of the CLI, in the order `--help` lists them. Add new verbs here. */
-export const VERBS: readonly Verb[] = [compileVerb, syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb, checkVerb, execVerb, preloadVerb];
+export const VERBS: readonly Verb[] = [compileVerb, syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb, checkVerb, execVerb, preloadVerb, diffVerb];
