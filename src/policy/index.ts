@@ -13,3 +13,4 @@ export { expandGroup, registerGroup, groupNames, groupDescription, isGroup, GROU
 export { policyFromLists, policyFromEnv, POLICY_ENV_VARS, type ListPolicyOptions, type EnvPolicy } from './env.js';
 export { compile, generate, toPolicy, Filter, type CompileOptions } from './filter.js';
 export { isConstAllow, cacheReport, CACHED_ARCHES, type CacheReport } from './cache.js';
+export { actionForArch, errnoForArch, hasOwnErrnos } from './errno-arch.js';

@@ -3,8 +3,8 @@
  * each ABI shows in seccomp_data.nr, and argument checks are fitted to the ABI's register width.
  */
 import { ArchError, getArch, hostArch, syscallNumber, type Arch } from '../arch/index.js';
-import { decodeAction } from '../bpf/seccomp.js';
 import { PolicyError, formatPos } from './errors.js';
+import { actionForArch } from './errno-arch.js';
 import { expandGroup } from './groups.js';
 import { checkSyscallName } from './schema.js';
 import type { ArgCheck, Policy, PolicyRule, PolicyWarning, ResolvedArch, ResolvedPolicy, ResolvedRule, ResolvedSyscall, SourcePos } from './types.js';
@@ -78,19 +78,6 @@ function fitArgs(rule: PolicyRule, arch: Arch, src: string | undefined): readonl
   );
 }
 
-/** errno numbers from 35 up differ on MIPS (arch/mips/include/uapi/asm/errno.h); 1..34 are shared. */
-function errnoWarning(policy: Policy, arch: Arch): PolicyWarning | undefined {
-  if (!arch.name.startsWith('mips')) return undefined;
-  const all = [policy.defaultAction, policy.badArchAction, ...policy.rules.map((r) => r.action)];
-  const odd = [...new Set(all.map(decodeAction).filter((a) => a.name === 'errno' && a.data >= 35).map((a) => a.data))];
-  if (odd.length === 0) return undefined;
-  return Object.freeze({
-    code: 'ERRNO_NUMBERING',
-    arch: arch.name,
-    message: `${formatPos(undefined, policy.source)}errno ${odd.join(', ')} ${odd.length > 1 ? 'are' : 'is'} passed to ${arch.name} as written, but MIPS numbers errnos above 34 differently from other architectures (errno names are read as the generic numbers)`,
-  });
-}
-
 /**
  * A ResolvedPolicy for the selected architectures (see ResolveOptions). Throws PolicyError:
  * ARCH (unknown architecture, mixed byte order, unsupported host), UNKNOWN_SYSCALL /
@@ -121,7 +108,7 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
     const byNr = new Map<number, { name: string; rules: ResolvedRule[] }>();
     for (const rule of policy.rules) {
       const args = fitArgs(rule, arch, src);
-      const resolvedRule: ResolvedRule = Object.freeze({ action: rule.action, args, origin: rule });
+      const resolvedRule: ResolvedRule = Object.freeze({ action: actionForArch(rule.action, arch), args, origin: rule });
       const add = (name: string, nr: number) => {
         const n = (nr | arch.syscallBit) >>> 0;
         let e = byNr.get(n);
@@ -142,12 +129,10 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
         warnings.push(Object.freeze({ code: 'SYSCALL_NOT_ON_ARCH', message: `${formatPos(pos, src)}${msg}; skipped there`, arch: arch.name, ...(pos ? { pos } : {}) }));
       });
     }
-    const w = errnoWarning(policy, arch);
-    if (w) warnings.push(w);
     const syscalls = new Map<number, ResolvedSyscall>(
       [...byNr.entries()].sort((a, b) => a[0] - b[0]).map(([nr, e]) => [nr, Object.freeze({ name: e.name, nr, rules: Object.freeze(e.rules) })]),
     );
-    return Object.freeze({ arch, defaultAction: policy.defaultAction, syscalls });
+    return Object.freeze({ arch, defaultAction: actionForArch(policy.defaultAction, arch), syscalls });
   });
 
   return Object.freeze({

@@ -90,6 +90,7 @@ const CASES: [string, string[], string, string | number, bigint[], number][] = [
   ['nr -1 on x86_64, x32 listed: x32 default', ['x86_64', 'x32'], 'x86_64', 0xffffffff, [], ENOSYS],
   ['nr -1 on i386: default', ['i386'], 'i386', 0xffffffff, [], ENOSYS],
   ['negative JS number -1 is the same as 0xffffffff', ['x86_64', 'x32'], 'x86_64', -1, [], ENOSYS],
+  ['MIPS returns the MIPS errno number (ENOSYS = 89)', ['mips64el'], 'mips64el', 'read', [], ERRNO(89)],
   ['aarch64 is its own ABI', ['x86_64', 'aarch64'], 'aarch64', 'uname', [2n], SECCOMP_RET_KILL_THREAD],
 ];
 

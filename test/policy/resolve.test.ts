@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { allSyscallNames, hostArch, syscallNumber } from '../../src/arch/index.js';
 import { GROUP_DATA } from '../../src/policy/groups-data.js';
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO } from '../../src/bpf/seccomp.js';
+
+const ERRNO = (n: number) => (SECCOMP_RET_ERRNO | n) >>> 0;
 import { GROUP_NAMES, PolicyError, expandGroup, parsePolicy, resolvePolicy, validatePolicy, type Policy, type ResolvedArch } from '../../src/policy/index.js';
 import { getArch } from '../../src/arch/index.js';
 
@@ -142,12 +144,22 @@ test('hand-built policies are checked too: unknown syscall or group', () => {
   assert.is(catchPolicyError(() => resolvePolicy(withRule(['@nope']), { arches: ['x86_64'] })).code, 'UNKNOWN_GROUP');
 });
 
-test('MIPS: errno numbers above 34 draw a warning, generic ones do not', () => {
-  const p = parsePolicy('defaultAction: errno(ENOSYS)\narchitectures: [mips64el]\nrules: [{syscalls: [read], action: errno(EPERM)}]\n');
-  const r = resolvePolicy(p);
-  assert.equal(r.warnings.map((w) => [w.code, w.arch]), [['ERRNO_NUMBERING', 'mips64el']]);
-  assert.match(r.warnings[0]!.message, /errno 38 is passed to mips64el as written/);
-  assert.equal(resolvePolicy(p, { arches: ['x86_64'] }).warnings, []);
+test('MIPS: errno data is translated to the MIPS numbers; other ABIs keep the generic ones', () => {
+  const p = parsePolicy('defaultAction: errno(ENOSYS)\nbadArchAction: errno(ENOSYS)\nrules:\n  - {syscalls: [read], action: errno(EPERM)}\n  - {syscalls: [write], action: {errno: EDQUOT}}\n  - {syscalls: [close], action: errno(58)}\n');
+  // Kernel facts: ENOSYS is 38 generic / 89 MIPS, EDQUOT 122 / 1133, EPERM 1 on both; 58 has no generic name.
+  const want: Record<string, [number, number, number, number]> = {
+    x86_64: [38, 1, 122, 58],
+    mips64el: [89, 1, 1133, 58],
+    mipsel: [89, 1, 1133, 58],
+  };
+  for (const [arch, [def, read, write, close]] of Object.entries(want)) {
+    const r = resolvePolicy(p, { arches: [arch] });
+    const a = r.arches[0]!;
+    const by = (name: string) => [...a.syscalls.values()].find((s) => s.name === name)!.rules[0]!.action;
+    assert.equal([a.defaultAction, by('read'), by('write'), by('close')], [def, read, write, close].map((n) => ERRNO(n)), arch);
+    assert.is(r.badArchAction, ERRNO(38)); // the caller's ABI is unknown: as written
+    assert.equal(r.warnings, []);
+  }
 });
 
 test('resolved policies are frozen and keep the source', () => {
