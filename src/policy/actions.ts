@@ -39,12 +39,19 @@ function fail(message: string): never {
   throw new PolicyError('ACTION', message);
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'object') return isPlainObject(v) ? 'a mapping' : `a ${v.constructor?.name ?? 'special'} value`;
   if (typeof v === 'string') return `'${v}'`;
-  return `${typeof v === 'bigint' ? v.toString() : String(v)}`;
+  return String(v);
 }
 
 /** The data of `errno`/`trap`/`trace`: a number, a numeric string, or (errno only) an E-name. */
@@ -96,7 +103,7 @@ export function parseAction(v: unknown): ActionValue {
       `unknown action '${s}' ${near.length ? `(did you mean ${near.join(', ')}?)` : `(expected one of ${ACTION_WORDS.join(', ')}, errno(E...), trap(N), trace(N))`}`,
     );
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+  if (isPlainObject(v)) {
     const keys = Object.keys(v);
     if (keys.length !== 1) {
       fail(`an action mapping has exactly one key (errno, trap or trace), not ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none'}`);

@@ -25,12 +25,19 @@ function bad(code: PolicyErrorCode, message: string): never {
   throw new PolicyError(code, message);
 }
 
+/** Whether `v` is an ordinary mapping (not an array, Map, Set, Date or binary data that YAML tags can produce). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
 /** Describes a value for a message: `'abc'`, `12`, `a list`, `a mapping`, `null`. */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'object') return isPlainObject(v) ? 'a mapping' : `a ${v.constructor?.name ?? 'special'} value`;
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'boolean') return String(v);
   return String(v);
@@ -74,13 +81,13 @@ export function checkSyscallName(name: string, groupsAllowed: boolean): string {
   if (name.startsWith('@')) {
     if (!groupsAllowed) bad('INVALID', `a group (${name}) cannot be used here; name one syscall`);
     if (isGroup(name)) return name;
-    const near = suggest(name, groupNames());
+    const near = isGroup(name.toLowerCase()) ? [name.toLowerCase()] : suggest(name, groupNames());
     bad('UNKNOWN_GROUP', `unknown group '${name}' ${near.length ? `(did you mean ${near.join(', ')}?)` : `(groups: ${groupNames().join(', ')})`}`);
   }
   if (allSyscallNames().has(name)) return name;
   if (groupsAllowed && isGroup(`@${name}`)) bad('UNKNOWN_SYSCALL', `unknown syscall '${name}' (did you mean the group @${name}?)`);
   if (!/^[A-Za-z0-9_]+$/.test(name)) bad('UNKNOWN_SYSCALL', `'${name}' is not a syscall name`);
-  const near = suggest(name, allSyscallNames());
+  const near = allSyscallNames().has(name.toLowerCase()) ? [name.toLowerCase()] : suggest(name, allSyscallNames());
   bad('UNKNOWN_SYSCALL', `unknown syscall '${name}' on every architecture${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
 }
 

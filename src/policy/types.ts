@@ -20,6 +20,10 @@
  *   is listed, badArchAction otherwise).
  * - Argument values are unsigned 64-bit. `bits: 32` compares only the low 32 bits of the argument;
  *   on 32-bit architectures every check is a 32-bit check.
+ * - errno data in a Policy uses the generic Linux numbering (src/bpf/errno.ts). ResolvedRule.action
+ *   and ResolvedArch.defaultAction carry the architecture's own numbers (MIPS differs from 35 up;
+ *   see errno-arch.ts), so consumers must use those, not origin.action or Policy.defaultAction.
+ *   badArchAction is returned to a caller whose ABI is unknown and stays as written.
  */
 import type { Arch, ArchName } from '../arch/index.js';
 
