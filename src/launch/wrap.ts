@@ -64,17 +64,16 @@ const ld = (off: number) => stmt(BPF_LD | BPF_W | BPF_ABS, off);
 const JEQ = BPF_JMP | BPF_JEQ | BPF_K;
 
 /**
- * Whether a program denies execve or execveat on x86_64 (or x32, or i386): anything but
- * allow/log for a call with all-zero arguments. A program that cannot be run (invalid) counts as
- * denying, the safe side; the kernel will reject it anyway.
+ * Whether a program denies the native x86_64 execve or execveat: anything but allow/log for a
+ * call with all-zero arguments. Only the native calls matter: the gate can only be probed through
+ * the native execve, and a policy that lets native programs run gains nothing from guessing (that
+ * it denies the x32 or i386 calls, as compiled policies usually do, is no reason to kill). A
+ * program that cannot be run (invalid) counts as denying, the safe side; the kernel will reject
+ * it anyway.
  */
 export function policyDeniesExec(program: Program): boolean {
-  const cases: [number, number][] = [
-    [AUDIT_ARCH_X86_64, NR_EXECVE_X86_64], [AUDIT_ARCH_X86_64, NR_EXECVEAT_X86_64],
-    [AUDIT_ARCH_X86_64, NR_EXECVE_X32], [AUDIT_ARCH_X86_64, NR_EXECVEAT_X32],
-    [AUDIT_ARCH_I386, NR_EXECVE_I386], [AUDIT_ARCH_I386, NR_EXECVEAT_I386],
-  ];
-  for (const [arch, nr] of cases) {
+  for (const nr of [NR_EXECVE_X86_64, NR_EXECVEAT_X86_64]) {
+    const arch = AUDIT_ARCH_X86_64;
     try {
       const r = emulate(program, { nr, arch, instructionPointer: 0n, args: [0n, 0n, 0n, 0n, 0n, 0n] });
       if (r.action.name !== 'allow' && r.action.name !== 'log') return true;

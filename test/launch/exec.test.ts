@@ -83,7 +83,8 @@ test('prepareExec: the stub\'s argv convention and the environment', () => {
 /** Run the child fixture, which execSandboxed's itself into argv. */
 function launch(program: Instruction[], argv: string[], input?: string) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'launch', '_exec-child.ts'), JSON.stringify({ program, argv })],
-    { cwd: ROOT, encoding: 'utf8', input, env: { ...process.env, FOO: 'from-parent' } });
+    // Without input, stdin is /dev/null: bash sources ~/.bashrc when its stdin is a socket.
+    { cwd: ROOT, encoding: 'utf8', input, env: { ...process.env, FOO: 'from-parent' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const [first, ...rest] = r.stderr.split('\n');
   const m = /^pid=(\d+)$/.exec(first);
   assert.ok(m, `child did not start: ${r.stderr}`);

@@ -26,13 +26,14 @@ function lib(program: Instruction[], opts: PreloadOptions = {}): string {
   writeFileSync(p, buildPreload(program, opts));
   return p;
 }
-const run = (file: string, args: string[], env: Record<string, string> = {}) => spawnSync(file, args, { encoding: 'utf8', env });
+// stdin from /dev/null: bash sources ~/.bashrc when its stdin is a socket (Node's default pipes are).
+const run = (file: string, args: string[], env: Record<string, string> = {}) => spawnSync(file, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
 
 let myos = '';
 const getMyos = () => (myos ||= gcc(dir, 'myos', MYOS_C));
 
-// The blog's list was exit_group:fstat:uname:write. Measured on Debian 12 (glibc 2.36) with stdout a
-// pipe: fstat is newfstatat now, and printf's first malloc needs brk plus getrandom (the tcache key).
+// The blog's list was exit_group:fstat:uname:write. Measured on Debian 12 (glibc 2.36) with stdout not a terminal (a
+// terminal adds ioctl): fstat is newfstatat now, and printf's first malloc needs brk plus getrandom (the tcache key).
 const MYOS_PRELOAD_MIN = ['brk', 'exit_group', 'getrandom', 'newfstatat', 'uname', 'write'];
 
 (haveGcc ? test : test.skip)(`LD_PRELOAD: myos runs with its ${MYOS_PRELOAD_MIN.length}-syscall allowlist; any one fewer is SIGSYS`, () => {

@@ -27,7 +27,8 @@ function stub(program: Instruction[], opts: LauncherOptions = {}): string {
   return writeExecutable(join(dir, `stub${stubCount++}`), buildLauncher(program, opts));
 }
 function run(file: string, args: string[], env: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
-  return spawnSync(file, args, { encoding: 'utf8', env });
+  // stdin from /dev/null: bash sources ~/.bashrc when its stdin is a socket (Node's default pipes are).
+  return spawnSync(file, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 let myos = '';
@@ -40,8 +41,10 @@ const bins = () => {
   return { myos, myosStatic };
 };
 
-// Measured on Debian 12 (glibc 2.36, x86_64) with stdout a pipe, by removing one syscall at a
-// time from an strace of the program until nothing more could go. The blog's 13 (glibc of 2020)
+// Measured on Debian 12 (glibc 2.36, x86_64) with stdout not a terminal (socket, pipe or file; a
+// terminal adds ioctl TCGETS), by removing one syscall at a
+// time from an strace of the program until nothing more could go. The blog's 13 (glibc of 2020,
+// with fstat now newfstatat)
 // plus what glibc 2.36 does at start-up: rseq, set_robust_list, set_tid_address, prlimit64
 // (stack limit), getrandom (malloc's tcache key), pread64 (reading the loader's notes).
 const MYOS_DYNAMIC_MIN = ['access', 'arch_prctl', 'brk', 'close', 'exit_group', 'getrandom', 'mmap', 'mprotect', 'munmap', 'newfstatat', 'openat',
