@@ -159,12 +159,12 @@ interface Located {
 /** JSON (or YAML) text -> value with BigInt integers, and the position of every path. */
 function parseText(text: string, file: string | undefined): Located {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { intAsBigInt: true, lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { intAsBigInt: true, lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const lp = e.linePos?.[0];
     const pos: SourcePos | undefined = lp ? { ...(file ? { file } : {}), line: lp.line, column: lp.col } : undefined;
-    throw PolicyError.at('SYNTAX', pos, e.message.split('\n')[0]!, file);
+    throw PolicyError.at('SYNTAX', pos, e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), file);
   }
   const where = new Map<string, SourcePos>();
   const at = (node: YamlNode | null | undefined, path: string) => {
