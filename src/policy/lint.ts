@@ -123,7 +123,7 @@ function denylistBypass(resolved: ResolvedPolicy): Finding[] {
           acc.add(`${fam.name}:io_uring`, ra.arch, (arches) =>
             finding(
               'denylist-bypass',
-              `${what} ${denied.length > 1 ? 'are' : 'is'} denied but ${list(uring)} ${uring.length > 1 ? 'are' : 'is'} allowed (${arches}): io_uring performs ${fam.name} without calling ${what}; deny io_uring_setup`,
+              `${what} ${denied.length > 1 ? 'are' : 'is'} denied but ${list(uring)} ${uring.length > 1 ? 'are' : 'is'} allowed (${arches}): io_uring performs ${fam.name} without calling ${what}; deny io_uring_setup and io_uring_enter (a ring made before the filter still works)`,
               first.rule.origin.pos,
             ),
           );
