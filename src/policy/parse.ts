@@ -199,12 +199,29 @@ function locator(doc: Document, lc: LineCounter, file: string | undefined): Loca
 export function parsePolicy(text: string, opts: ParseOptions = {}): Policy {
   const file = opts.file;
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, intAsBigInt: true, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the yaml package must not print warnings of its own; problems become PolicyErrors.
+  const doc = parseDocument(text, { lineCounter: lc, intAsBigInt: true, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const err = doc.errors[0];
   if (err) {
     const { line, col } = lc.linePos(err.pos[0]);
     const pos: SourcePos = { ...(file !== undefined ? { file } : {}), line, column: col };
     throw new PolicyError('SYNTAX', `${formatPos(pos, file)}${err.message.split('\n')[0]}`, pos);
+  }
+  // Keys must be plain scalars: YAML allows lists and mappings as keys, which no policy key is.
+  let badKey: Node | undefined;
+  visit(doc, {
+    Pair(_k, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        badKey = pair.key as Node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (badKey) {
+    const { line, col } = lc.linePos(badKey.range?.[0] ?? 0);
+    const pos: SourcePos = { ...(file !== undefined ? { file } : {}), line, column: col };
+    throw new PolicyError('INVALID', `${formatPos(pos, file)}a mapping key must be a name, not a ${isSeq(badKey) ? 'list' : 'mapping'} (is a ':' misplaced?)`, pos);
   }
   let obj: unknown;
   try {

@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_LOG } from '../../src/bpf/seccomp.js';
 import { PolicyError, loadPolicy, parsePolicy, policyJsonSchema, resolvePolicy, validatePolicy, type Policy } from '../../src/policy/index.js';
 import { PolicySchema } from '../../src/policy/schema.js';
-import { ROOT } from '../_util/tools.js';
+import { ROOT, rng, testSeed } from '../_util/tools.js';
 
 const BAD_DIR = join(ROOT, 'test', 'fixtures', 'policies', 'bad');
 const EXAMPLES = join(ROOT, 'examples');
@@ -248,6 +248,38 @@ test('seccomp-ts schema prints the same JSON Schema', () => {
   const bad = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'schema', 'extra'], { encoding: 'utf8', cwd: ROOT });
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /^seccomp-ts: schema: unexpected operand 'extra'\n$/);
+});
+
+// Mutated example policies may only fail with a PolicyError that has a position and one line.
+test('random mutations of the examples: only positioned, one-line PolicyErrors', () => {
+  const seed = testSeed('policy mutation');
+  const rand = rng(seed);
+  const texts = exampleFiles.map((f) => readFileSync(join(EXAMPLES, f), 'utf8'));
+  const pieces = [':', '-', ' ', '\n', '[', ']', '{', '}', ',', '"', "'", '0x', '-1', '@', '&a', '*a', '#', 'errno(', '99999999999999999999', 'index: 7', '\t'];
+  const N = Number(process.env.POLICY_MUTATIONS ?? 400);
+  let failed = 0;
+  for (let i = 0; i < N; i++) {
+    let t = texts[Math.floor(rand() * texts.length)]!;
+    const edits = 1 + Math.floor(rand() * 3);
+    for (let k = 0; k < edits; k++) {
+      const at = Math.floor(rand() * t.length);
+      const len = Math.floor(rand() * 6);
+      const piece = rand() < 0.3 ? '' : pieces[Math.floor(rand() * pieces.length)]!;
+      t = t.slice(0, at) + piece + t.slice(at + len);
+    }
+    try {
+      const p = parsePolicy(t, { file: 'm.yaml' });
+      resolvePolicy(p, { arches: p.architectures ?? ['x86_64'] });
+    } catch (e) {
+      failed++;
+      assert.instance(e, PolicyError, `seed ${seed} case ${i}: ${String(e)}\n${t}`);
+      const pe = e as PolicyError;
+      assert.ok(pe.pos, `seed ${seed} case ${i}: no position: ${pe.message}`);
+      assert.ok(pe.message.startsWith(`m.yaml:${pe.pos!.line}:${pe.pos!.column}: `), pe.message);
+      assert.not.match(pe.message, /\n/);
+    }
+  }
+  assert.ok(failed > N / 10, `only ${failed} of ${N} mutations failed: the mutator is too weak`);
 });
 
 test.run();
