@@ -17,7 +17,7 @@ import { Assembler } from '../bpf/builder.js';
 import { emulate } from '../bpf/emulator.js';
 import type { Instruction, Program } from '../bpf/insn.js';
 import { stmt } from '../bpf/insn.js';
-import { BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_MAXINSNS, BPF_RET, BPF_W } from '../bpf/opcodes.js';
+import { BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_MAXINSNS, BPF_RET, BPF_W } from '../bpf/opcodes.js';
 import { SECCOMP_DATA_ARCH, SECCOMP_DATA_ARGS, SECCOMP_DATA_IP, SECCOMP_DATA_NR, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS } from '../bpf/seccomp.js';
 import { LaunchError } from './errors.js';
 
@@ -96,6 +96,7 @@ export function policyDeniesExec(program: Program): boolean {
  * other: (kill mode) jeq execveat/x32 execve/x32 execveat ? kill : policy
  * i386: (kill mode) jeq I386 ? . : policy; ld nr; jeq 11/358 ? kill : policy
  * miss = kill (kill mode) or policy
+ * policy: A &= 0; <the program, verbatim>
  * ```
  */
 export function wrapForLauncher(program: Program, opts: WrapOptions): WrappedFilter {
@@ -141,6 +142,9 @@ export function wrapForLauncher(program: Program, opts: WrapOptions): WrappedFil
   // The policy is appended verbatim (not re-assembled), so a program the kernel would reject
   // stays rejected by the kernel rather than being "fixed" here; a placeholder marks its start.
   a.label('policy');
+  // The policy may rely on A = 0 at its start, as at the start of any filter; the prefix left nr
+  // or arch in A. `A &= 0` restores it and, unlike `LD #0`, keeps the kernel's cache emulation going.
+  a.emit(stmt(BPF_ALU | BPF_AND | BPF_K, 0));
   a.emit(stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
   const prefix = a.assemble();
   // The prefix is short, so no trampolines: the recorded indices are final.

@@ -49,8 +49,8 @@ const bins = () => {
 // (stack limit), getrandom (malloc's tcache key), pread64 (reading the loader's notes).
 const MYOS_DYNAMIC_MIN = ['access', 'arch_prctl', 'brk', 'close', 'exit_group', 'getrandom', 'mmap', 'mprotect', 'munmap', 'newfstatat', 'openat',
   'pread64', 'prlimit64', 'read', 'rseq', 'set_robust_list', 'set_tid_address', 'uname', 'write'];
-// A static binary skips the loader: no access/openat/read/close/mmap/munmap/pread64, but reads
-// its own path (readlink) for the IRELATIVE/static-PIE setup.
+// A static binary has no loader: no access/openat/read/close/mmap/munmap/pread64, but its libc
+// start-up resolves its own path (readlink of /proc/self/exe).
 const MYOS_STATIC_MIN = ['arch_prctl', 'brk', 'exit_group', 'getrandom', 'mprotect', 'newfstatat', 'prlimit64', 'readlink', 'rseq',
   'set_robust_list', 'set_tid_address', 'uname', 'write'];
 
