@@ -76,14 +76,3 @@ export function expandGroup(name: string, arch: Arch): readonly string[] | undef
   walk(name, []);
   return Object.freeze([...out]);
 }
-
-/**
- * Every member name of a group over all architectures (nested groups expanded), for checks
- * that do not depend on an architecture. Undefined for an unknown group.
- */
-export function groupMembersAnyArch(name: string, arches: readonly Arch[]): readonly string[] | undefined {
-  if (!registry.has(name)) return undefined;
-  const out = new Set<string>();
-  for (const a of arches) for (const m of expandGroup(name, a)!) out.add(m);
-  return Object.freeze([...out]);
-}

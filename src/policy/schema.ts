@@ -237,7 +237,7 @@ export const PolicySchema = z
 export const KNOWN_KEYS = {
   policy: Object.keys(PolicySchema.shape),
   rule: Object.keys(RuleSchema.shape),
-  arg: ['index', 'op', 'value', 'mask', 'bits'],
+  arg: Object.keys(ArgCheckSchema.shape),
   test: Object.keys(PolicyTestSchema.shape),
 } as const;
 
