@@ -1,0 +1,306 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getArch, syscallNumber } from '../../src/arch/index.js';
+import { decode } from '../../src/bpf/codec.js';
+import { emulate } from '../../src/bpf/emulator.js';
+import type { Instruction } from '../../src/bpf/insn.js';
+import { blobAudits, diffFilters, formatDifference, type DiffSide } from '../../src/policy/diff.js';
+import { compile } from '../../src/policy/filter.js';
+import { DOCKER_DEFAULT_CAPS, policyFromOci } from '../../src/policy/oci.js';
+import { ROOT, needPythonSeccomp, sharedFixture } from '../_util/tools.js';
+
+const CLI = join(ROOT, 'dist', 'cli.js');
+const TMP = mkdtempSync(join(tmpdir(), 'seccomp-ts-diff-'));
+const EXPORT_PY = join(ROOT, 'test', '_util', 'libseccomp_export.py');
+
+function side(label: string, yaml: string, arches?: string[]): DiffSide {
+  const f = compile(yaml, { file: label, ...(arches ? { arches } : {}) });
+  return { label, program: f.instructions, endian: f.endian, audits: f.resolved.arches.map((a) => a.arch.auditArch) };
+}
+
+const policy = (rules: string, head = 'defaultAction: kill_process\narchitectures: [x86_64, aarch64]') => `${head}\nrules:\n${rules}`;
+
+/** Every reported difference is real: both programs, run on the witness, return what was reported, and differ. */
+function assertWitnesses(a: DiffSide, b: DiffSide, diffs: ReturnType<typeof diffFilters>['differences']) {
+  for (const d of diffs) {
+    const data = { nr: d.nr, arch: d.audit, instructionPointer: 0n, args: d.args };
+    const va = emulate(a.program, data, { endian: a.endian }).value;
+    const vb = emulate(b.program, data, { endian: b.endian }).value;
+    assert.is(va, d.a, formatDifference(d));
+    assert.is(vb, d.b, formatDifference(d));
+    assert.is.not(va, vb);
+  }
+}
+
+const EQUAL: [string, string, string][] = [
+  [
+    'a group and its members',
+    policy("  - syscalls: ['@exit']\n    action: allow\n"),
+    policy('  - syscalls: [exit_group, exit]\n    action: allow\n'),
+  ],
+  [
+    'rules split, merged and reordered',
+    policy('  - syscalls: [read, write]\n    action: allow\n  - syscalls: [close]\n    action: errno(EBADF)\n'),
+    policy('  - syscalls: [close]\n    action: errno(9)\n  - syscalls: [write]\n    action: allow\n  - syscalls: [read]\n    action: allow\n'),
+  ],
+  [
+    'eq written as ge+le, masked_eq on the full mask as eq',
+    policy('  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 2}]\n  - syscalls: [read]\n    action: allow\n    args: [{index: 1, op: eq, value: 0x100000005}]\n'),
+    policy(
+      '  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: ge, value: 2}, {index: 0, op: le, value: 2}]\n' +
+        "  - syscalls: [read]\n    action: allow\n    args: [{index: 1, op: masked_eq, mask: '0xffffffffffffffff', value: 0x100000005}]\n",
+    ),
+  ],
+];
+
+for (const [what, ya, yb] of EQUAL) {
+  test(`equivalent: ${what}`, () => {
+    const r = diffFilters(side('a', ya), side('b', yb));
+    assert.equal(r.differences.map(formatDifference), []);
+    assert.ok(r.equivalent);
+    assert.ok(r.probes > 600, `${r.probes} probes`);
+  });
+}
+
+interface Unequal {
+  what: string;
+  a: string;
+  b: string;
+  /** What the first difference must show. */
+  expect: { arch: string; syscall: string; argsMatch?: (args: readonly bigint[]) => boolean };
+}
+
+const UNEQUAL: Unequal[] = [
+  {
+    what: 'one more syscall allowed',
+    a: policy('  - syscalls: [read]\n    action: allow\n'),
+    b: policy('  - syscalls: [read, getpid]\n    action: allow\n'),
+    expect: { arch: 'x86_64', syscall: 'getpid' },
+  },
+  {
+    what: 'a 32-bit check against a 64-bit one: only high bits tell them apart',
+    a: policy('  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 1, bits: 32}]\n'),
+    b: policy('  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 1}]\n'),
+    expect: { arch: 'x86_64', syscall: 'write', argsMatch: (a) => (a[0]! & 0xffffffffn) === 1n && a[0]! >> 32n !== 0n },
+  },
+  {
+    what: 'a two-argument condition differing in the second argument',
+    a: policy('  - syscalls: [kill]\n    action: allow\n    args: [{index: 0, op: eq, value: 5}, {index: 1, op: eq, value: 7}]\n'),
+    b: policy('  - syscalls: [kill]\n    action: allow\n    args: [{index: 0, op: eq, value: 5}, {index: 1, op: eq, value: 8}]\n'),
+    expect: { arch: 'x86_64', syscall: 'kill', argsMatch: (a) => a[0] === 5n && (a[1] === 7n || a[1] === 8n) },
+  },
+  {
+    what: 'a boundary off by one (gt 10 against ge 10)',
+    a: policy('  - syscalls: [socket]\n    action: allow\n    args: [{index: 0, op: gt, value: 10, bits: 32}]\n'),
+    b: policy('  - syscalls: [socket]\n    action: allow\n    args: [{index: 0, op: ge, value: 10, bits: 32}]\n'),
+    expect: { arch: 'x86_64', syscall: 'socket', argsMatch: (a) => (a[0]! & 0xffffffffn) === 10n },
+  },
+  {
+    what: 'different badArchAction: a call from an architecture neither serves',
+    a: policy('  - syscalls: [read]\n    action: allow\n', 'defaultAction: kill_process\nbadArchAction: kill_process\narchitectures: [x86_64]'),
+    b: policy('  - syscalls: [read]\n    action: allow\n', 'defaultAction: kill_process\nbadArchAction: errno(EPERM)\narchitectures: [x86_64]'),
+    expect: { arch: 'x32', syscall: 'read' },
+  },
+];
+
+for (const u of UNEQUAL) {
+  test(`different: ${u.what}`, () => {
+    const a = side('a', u.a);
+    const b = side('b', u.b);
+    const r = diffFilters(a, b);
+    assert.is(r.equivalent, false);
+    assertWitnesses(a, b, r.differences);
+    const first = r.differences[0]!;
+    assert.is(first.arch, u.expect.arch, formatDifference(first));
+    assert.is(first.syscall, u.expect.syscall, formatDifference(first));
+    if (u.expect.argsMatch) assert.ok(u.expect.argsMatch(first.args), formatDifference(first));
+    // Symmetric: B against A reports the same calls with the sides swapped.
+    const back = diffFilters(b, a);
+    assert.equal(back.differences.map((d) => [d.arch, d.nr, d.b, d.a]), r.differences.map((d) => [d.arch, d.nr, d.a, d.b]));
+  });
+}
+
+test('--arch limits the calls compared', () => {
+  const a = side('a', policy('  - syscalls: [read]\n    action: allow\n'));
+  const b = side('b', policy('  - syscalls: [read, getpid]\n    action: allow\n'));
+  const r = diffFilters(a, b, { arches: [getArch('aarch64')] });
+  assert.ok(r.differences.length > 0);
+  assert.ok(r.differences.every((d) => d.arch === 'aarch64'));
+});
+
+test('a policy and its own exported blob are equivalent; blobAudits reads the arches a blob checks', () => {
+  const f = compile(policy('  - syscalls: [read]\n    action: allow\n    args: [{index: 2, op: lt, value: 4096}]\n'));
+  const blob = decode(f.toBuffer(), f.endian);
+  assert.equal(blobAudits(blob), [getArch('x86_64').auditArch, getArch('aarch64').auditArch]);
+  const r = diffFilters({ label: 'policy', program: f.instructions, endian: f.endian, audits: [] }, { label: 'blob', program: blob, endian: f.endian, audits: blobAudits(blob) });
+  assert.ok(r.equivalent);
+});
+
+test('sides of different byte order are refused', () => {
+  const le = side('le', policy('  - syscalls: [read]\n    action: allow\n'));
+  const be = side('be', policy('  - syscalls: [read]\n    action: allow\n', 'defaultAction: kill_process\narchitectures: [s390x]'));
+  assert.throws(() => diffFilters(le, be), (e: Error) => e.name === 'PolicyError' && /endian/.test(e.message));
+});
+
+// ---- against libseccomp ----
+
+function libseccomp(request: unknown): Instruction[] {
+  const r = spawnSync('/usr/bin/python3', [EXPORT_PY], { input: JSON.stringify(request), encoding: 'utf8', timeout: 60000 });
+  assert.is(r.status, 0, r.stderr);
+  return decode(Buffer.from(r.stdout.trim(), 'hex'), 'little');
+}
+
+const havePy = needPythonSeccomp();
+
+(havePy ? test : test.skip)('a policy and libseccomp built from the same rules are equivalent, and a changed rule is found', () => {
+  const rules = [
+    { action: 'allow', syscall: 'read', args: [] },
+    { action: 'allow', syscall: 'write', args: [[0, 'eq', 1, 0]] },
+    { action: 'allow', syscall: 'write', args: [[0, 'eq', 2, 0]] },
+    { action: 'errno:13', syscall: 'openat', args: [[2, 'masked_eq', 3, 1]] },
+    { action: 'allow', syscall: 'openat', args: [] },
+    { action: 'allow', syscall: 'close', args: [[0, 'gt', 0x100000000, 0]] },
+    { action: 'kill_process', syscall: 'ptrace', args: [] },
+  ];
+  const ours = policy(
+    '  - syscalls: [read]\n    action: allow\n' +
+      '  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 1}]\n' +
+      '  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 2}]\n' +
+      '  - syscalls: [openat]\n    action: errno(EACCES)\n    args: [{index: 2, op: masked_eq, mask: 3, value: 1}]\n' +
+      '  - syscalls: [openat]\n    action: allow\n' +
+      "  - syscalls: [close]\n    action: allow\n    args: [{index: 0, op: gt, value: '0x100000000'}]\n" +
+      '  - syscalls: [ptrace]\n    action: kill_process\n',
+    'defaultAction: errno(EPERM)\nbadArchAction: kill_thread\narchitectures: [x86_64]',
+  );
+  const blob = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules } });
+  const a = side('ours', ours);
+  const b: DiffSide = { label: 'libseccomp', program: blob, endian: 'little', audits: blobAudits(blob) };
+  const r = diffFilters(a, b);
+  // Numbers at or above the x32 bit that no table has are routed differently by design: libseccomp
+  // sends all of them but -1 (which it leaves to tracers) to the bad-arch action; seccomp-ts gives
+  // those without the x32 bit to x86_64's default action, and those with it to x32 (not listed here).
+  const outside = (d: (typeof r.differences)[number]) => d.syscall === undefined && d.nr >= 0x40000000;
+  assert.equal(r.differences.filter((d) => !outside(d)).map(formatDifference), []);
+  assert.ok(r.differences.filter(outside).every((d) => (d.b === 0 && d.nr !== 0xffffffff) || (d.a === 0 && d.nr === 0xffffffff)), r.differences.map(formatDifference).join('\n'));
+  // The same rules with write(2) left out: the diff must find exactly that.
+  const changed = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules: rules.filter((x) => !(x.syscall === 'write' && x.args[0]?.[2] === 2)) } });
+  const r2 = diffFilters(a, { label: 'changed', program: changed, endian: 'little', audits: blobAudits(changed) });
+  assert.equal(r2.differences.filter((d) => !outside(d)).map(formatDifference), ['x86_64 write(2): allow vs errno(EPERM)']);
+});
+
+// moby's default profile, compiled by us and by libseccomp (through a small runc-like reader in
+// libseccomp_export.py), for an amd64 host with Docker's default capabilities on Linux 6.12.
+// Compared on x86_64 and i386. x32 is left out: libseccomp compares x32 arguments as 32-bit
+// values, while seccomp-ts checks all 64 bits there (the kernel reads full registers for x32).
+// Every difference must have one of two known causes, each checked here rather than assumed:
+//  - libseccomp 2.5 does not know a syscall newer than itself, so it drops the moby rule for it;
+//  - the kernel table lists a number without an entry point (e.g. x86_64 set_thread_area), which
+//    seccomp-ts's tables leave out but libseccomp allows when the profile names it.
+const MOBY = sharedFixture('moby-default.json');
+(havePy && MOBY ? test : test.skip)('moby default profile: our compile is equivalent to libseccomp export, up to table differences', () => {
+  const text = readFileSync(MOBY!, 'utf8');
+  const profile = JSON.parse(text) as { syscalls: { names: string[] }[] };
+  const named = new Set(profile.syscalls.flatMap((s) => s.names));
+  const blob = libseccomp({ oci: profile, caps: DOCKER_DEFAULT_CAPS, kernel: '6.12', host: 'amd64' });
+  const { policy: p } = policyFromOci(text, { kernel: '6.12', arches: ['x86_64', 'i386', 'x32'] });
+  const f = compile(p);
+  const arches = [getArch('x86_64'), getArch('i386')];
+  const a: DiffSide = { label: 'seccomp-ts', program: f.instructions, endian: 'little', audits: f.resolved.arches.map((x) => x.arch.auditArch) };
+  const b: DiffSide = { label: 'libseccomp', program: blob, endian: 'little', audits: blobAudits(blob) };
+  const r = diffFilters(a, b, { arches });
+  assert.ok(r.probes > 700, `${r.probes}`);
+  // Ask libseccomp which of the differing calls it can name.
+  const py = `
+import seccomp, sys, json
+out = []
+for arch, name, nr in json.load(sys.stdin):
+    a = getattr(seccomp.Arch, arch)
+    try:
+        known = seccomp.resolve_syscall(a, name.encode()) >= 0 if name else False
+    except Exception:
+        known = False
+    try:
+        lname = seccomp.resolve_syscall(a, nr).decode()
+    except Exception:
+        lname = None
+    out.append([known, lname])
+print(json.dumps(out))
+`;
+  const q = r.differences.map((d) => [d.arch === 'i386' ? 'X86' : 'X86_64', d.syscall ?? null, d.nr]);
+  const pr = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(q), encoding: 'utf8', timeout: 30000 });
+  assert.is(pr.status, 0, pr.stderr);
+  const answers = JSON.parse(pr.stdout) as [boolean, string | null][];
+  const unexplained: string[] = [];
+  r.differences.forEach((d, i) => {
+    const [libKnows, libName] = answers[i]!;
+    const newerThanLibseccomp = d.syscall !== undefined && !libKnows && named.has(d.syscall) && d.a === 0x7fff0000;
+    const noEntryPoint = d.syscall === undefined && libName !== null && named.has(libName) && syscallNumber(d.arch!, libName) === undefined && d.b === 0x7fff0000;
+    if (!newerThanLibseccomp && !noEntryPoint) unexplained.push(formatDifference(d));
+  });
+  assert.equal(unexplained, []);
+  // The comparison is not vacuous: the same profile without its socket rules differs at socket(40).
+  const noSocket = JSON.parse(text) as { syscalls: { names: string[] }[] };
+  noSocket.syscalls = noSocket.syscalls.filter((s) => !s.names.includes('socket'));
+  const blob2 = libseccomp({ oci: noSocket, caps: DOCKER_DEFAULT_CAPS, kernel: '6.12', host: 'amd64' });
+  const r2 = diffFilters(a, { label: 'no socket', program: blob2, endian: 'little', audits: blobAudits(blob2) }, { arches });
+  assert.ok(r2.differences.some((d) => d.syscall === 'socket'), r2.differences.map(formatDifference).join('\n'));
+});
+
+// ---- CLI ----
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30000 });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('cli: equal pair exits 0, unequal exits 1 with the calls, --json, a blob operand', () => {
+  const a = join(TMP, 'a.yaml');
+  const b = join(TMP, 'b.yaml');
+  writeFileSync(a, policy('  - syscalls: [read]\n    action: allow\n'));
+  writeFileSync(b, policy('  - syscalls: [read, getpid]\n    action: allow\n'));
+  const same = cli('diff', a, a);
+  assert.is(same.status, 0, same.err);
+  assert.match(same.out, /are equivalent \(\d+ calls compared\)/);
+  const d = cli('diff', a, b);
+  assert.is(d.status, 1, d.err);
+  assert.ok(d.out.includes('x86_64 getpid(): kill_process vs allow'), d.out);
+  const j = cli('diff', a, b, '--json', '--arch', 'aarch64');
+  assert.is(j.status, 1, j.err);
+  const parsed = JSON.parse(j.out) as { equivalent: boolean; differences: { arch: string; syscall: string; a: string; b: string }[] };
+  assert.is(parsed.equivalent, false);
+  assert.equal(parsed.differences.map((x) => [x.arch, x.syscall, x.a, x.b]), [['aarch64', 'getpid', 'kill_process', 'allow']]);
+  const blob = join(TMP, 'b.bpf');
+  writeFileSync(blob, compile(readFileSync(b, 'utf8')).toBuffer());
+  const vsBlob = cli('diff', b, blob);
+  assert.is(vsBlob.status, 0, vsBlob.out + vsBlob.err);
+});
+
+test('cli: bad input is one line with exit 2', () => {
+  const a = join(TMP, 'ok.yaml');
+  writeFileSync(a, policy('  - syscalls: [read]\n    action: allow\n'));
+  const noArch = join(TMP, 'noarch.bpf');
+  writeFileSync(noArch, Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f])); // return ALLOW, checks no arch
+  const odd = join(TMP, 'odd.bpf');
+  writeFileSync(odd, Buffer.from([0x06, 0, 0, 0, 0]));
+  const cases: [string[], RegExp][] = [
+    [['diff', a], /expected two operands/],
+    [['diff', a, join(TMP, 'missing')], /missing/],
+    [['diff', a, noArch], /checks no architecture.*--arch/],
+    [['diff', a, odd], /not a multiple of 8/],
+    [['diff', a, a, '--arch', 'pdp11'], /unknown architecture/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.out}${r.err}`);
+    assert.is(r.err.trimEnd().split('\n').length, 1, r.err);
+    assert.match(r.err, re);
+  }
+  const withArch = cli('diff', a, noArch, '--arch', 'x86_64');
+  assert.is(withArch.status, 1, withArch.err);
+});
+
+test.run();
