@@ -14,3 +14,6 @@ export { policyFromLists, policyFromEnv, POLICY_ENV_VARS, type ListPolicyOptions
 export { compile, generate, toPolicy, Filter, type CompileOptions } from './filter.js';
 export { isConstAllow, cacheReport, CACHED_ARCHES, type CacheReport } from './cache.js';
 export { actionForArch, errnoForArch, hasOwnErrnos } from './errno-arch.js';
+export { isOciProfile, policyFromOci, policyToOci, formatOciJson, DOCKER_DEFAULT_CAPS, type OciOptions, type OciResult } from './oci.js';
+export { policyFromSystemd, policyToSystemd, SYSTEMD_IMPLICIT_ALLOW, type SystemdOptions } from './systemd.js';
+export { SYSTEMD_GROUPS, SYSTEMD_GROUP_NAMES, type SyscallGroupDef } from './systemd-groups.js';
