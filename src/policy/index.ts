@@ -17,3 +17,4 @@ export { actionForArch, errnoForArch, hasOwnErrnos } from './errno-arch.js';
 export { isOciProfile, policyFromOci, policyToOci, formatOciJson, DOCKER_DEFAULT_CAPS, type OciOptions, type OciResult } from './oci.js';
 export { policyFromSystemd, policyToSystemd, SYSTEMD_IMPLICIT_ALLOW, type SystemdOptions } from './systemd.js';
 export { SYSTEMD_GROUPS, SYSTEMD_GROUP_NAMES, type SyscallGroupDef } from './systemd-groups.js';
+export { parseStraceLog, learnedPolicy, learnedNames, formatLearnedPolicy, shellQuote, type StraceParseOptions, type LearnedTrace, type UnnamedSyscall, type LearnedPolicyOptions, type LearnedPolicyHeader } from './learn.js';

@@ -11,6 +11,7 @@ import { diffVerb } from './diff.js';
 import { explainVerb } from './explain.js';
 import { execVerb } from './exec.js';
 import { preloadVerb } from './preload.js';
+import { learnVerb } from './learn.js';
 
 /** Every verb of the CLI, in the order `--help` lists them. Add new verbs here. */
-export const VERBS: readonly Verb[] = [compileVerb, syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb, checkVerb, execVerb, preloadVerb, diffVerb, explainVerb];
+export const VERBS: readonly Verb[] = [compileVerb, syscallsVerb, disasmVerb, asmVerb, verifyVerb, emulateVerb, schemaVerb, checkVerb, execVerb, preloadVerb, diffVerb, explainVerb, learnVerb];

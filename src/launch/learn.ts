@@ -1,0 +1,161 @@
+/**
+ * Tracing a command for `seccomp-ts learn`: runs it under strace, following every thread and
+ * child, and returns strace's log (src/policy/learn.ts reads it).
+ *
+ * `afterInit` finds where the preload object (preload.ts) would install its filter: the command
+ * runs with a marker object in LD_PRELOAD, built like the preload object (a shared object with
+ * only a DT_INIT, so the loader runs its initializer at the same point), whose initializer makes
+ * one harmless, recognisable call instead of installing a filter:
+ *   write(-1, "seccomp-ts-mark-<random hex>", 24)   -> EBADF, nothing written
+ * strace shows it with its string, so the calls after it are the ones the preload object's filter
+ * would see. A program that never loads the object (statically linked, set-uid) shows no marker.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DT_HASH, DT_INIT, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, EM_X86_64, ET_DYN, PAGE, PF_R, PF_W, PF_X,
+  PT_DYNAMIC, PT_LOAD, alignUp, dynamicSection, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders,
+} from './elf.js';
+import { LaunchError } from './errors.js';
+import { resolveCommand } from './exec.js';
+import { X64 } from './x86_64.js';
+
+const SYS_WRITE = 1; // x86_64 (syscall_64.tbl)
+
+/**
+ * A shared object whose DT_INIT makes the marker call `write(-1, marker, marker.length)` and
+ * returns (see the module comment). The marker is ASCII letters, digits and '-', at most 32
+ * characters, so strace prints it whole with its default string length.
+ */
+export function buildMarkerPreload(marker: string): Uint8Array {
+  if (!/^[A-Za-z0-9-]{1,32}$/.test(marker)) throw new LaunchError('INTERNAL', `bad marker '${marker}'`);
+  const tables = dynamicTables('libseccomp-ts-learn.so');
+  const a = new X64(elfHeadersSize(4));
+  a.align(8).label('dynsym').bytes(tables.dynsym);
+  a.label('hash').bytes(tables.hash);
+  a.label('dynstr').bytes(tables.dynstr);
+  a.align(16).label('init');
+  // Only caller-saved registers; the result is ignored (EBADF).
+  a.movImm32('rdi', 0xffffffff); // fd -1 as the kernel's unsigned int
+  a.leaRip('rsi', 'marker');
+  a.movImm32('rdx', marker.length);
+  a.movImm32('rax', SYS_WRITE);
+  a.syscall();
+  a.ret();
+  a.label('marker').bytes(new TextEncoder().encode(marker));
+  const textEnd = a.here;
+  a.align(PAGE);
+  const dynStart = a.here;
+  const dynamic = dynamicSection([
+    [DT_HASH, a.addressOf('hash')],
+    [DT_STRTAB, a.addressOf('dynstr')],
+    [DT_SYMTAB, a.addressOf('dynsym')],
+    [DT_STRSZ, tables.dynstr.length],
+    [DT_SYMENT, 24],
+    [DT_SONAME, tables.sonameOffset],
+    [DT_INIT, a.addressOf('init')],
+  ]);
+  a.bytes(dynamic);
+  const code = a.assemble();
+  const image = new Uint8Array(a.origin + code.length);
+  image.set(code, a.origin);
+  writeElfHeaders(image, {
+    type: ET_DYN,
+    machine: EM_X86_64,
+    entry: 0,
+    phdrs: [
+      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE },
+      { type: PT_LOAD, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: alignUp(dynamic.length, 8), align: PAGE },
+      { type: PT_DYNAMIC, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: dynamic.length, align: 8 },
+      gnuStack(),
+    ],
+  });
+  return image;
+}
+
+/** Options of {@link traceCommand}. */
+export interface TraceOptions {
+  /** Learn the calls after start-up, for the preload object (see the module comment). */
+  afterInit?: boolean;
+  /** The strace executable (default `strace`, found on PATH). */
+  strace?: string;
+  /** Environment of the command (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The command's standard output: `inherit` (default) or `stderr` (when this process's
+   * standard output carries something else, such as the policy).
+   */
+  stdout?: 'inherit' | 'stderr';
+}
+
+/** The outcome of {@link traceCommand}. */
+export interface TraceResult {
+  /** strace's log. */
+  readonly log: string;
+  /** The marker string, with afterInit. */
+  readonly marker?: string;
+  /** The command's exit status, or null when a signal ended it. */
+  readonly status: number | null;
+  /** The signal that ended it, or null. */
+  readonly signal: NodeJS.Signals | null;
+  /** The resolved command path that was run. */
+  readonly target: string;
+}
+
+/** Whether `cmd` can be run (found on PATH or a path that exists). */
+function findStrace(cmd: string): boolean {
+  const r = spawnSync(cmd, ['-V'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+/**
+ * Run `argv` under `strace -f -n --quiet=attach,exit` with the log in a private temp file, and
+ * return the log with the command's exit status (strace exits as its tracee did). The command is
+ * resolved on PATH first: LaunchError NOT_FOUND (127) or NOT_EXECUTABLE (126), before anything
+ * runs; UNSUPPORTED when strace is not installed; EXEC when strace produced no log. Stdin and
+ * stderr are this process's own.
+ */
+export async function traceCommand(argv: readonly string[], opts: TraceOptions = {}): Promise<TraceResult> {
+  if (argv.length === 0) throw new LaunchError('NOT_FOUND', 'no command to run', 127);
+  const env = { ...(opts.env ?? process.env) };
+  const target = resolveCommand(argv[0], env.PATH);
+  const strace = opts.strace ?? 'strace';
+  if (!findStrace(strace)) throw new LaunchError('UNSUPPORTED', 'strace not found: apt-get install strace');
+  if (opts.afterInit && (process.platform !== 'linux' || process.arch !== 'x64')) {
+    throw new LaunchError('UNSUPPORTED', `learning after start-up needs Linux x86_64 (this is ${process.platform} ${process.arch})`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-learn-'));
+  try {
+    const logFile = join(dir, 'trace.log');
+    const args = ['-f', '-n', '--quiet=attach,exit', '-s', '64', '-o', logFile];
+    let marker: string | undefined;
+    if (opts.afterInit) {
+      marker = `seccomp-ts-mark-${randomBytes(4).toString('hex')}`;
+      const lib = join(dir, 'libseccomp-ts-learn.so');
+      writeFileSync(lib, buildMarkerPreload(marker), { mode: 0o644 });
+      // -E: only the command gets the object, not strace itself; the user's own preloads follow it.
+      const own = env.LD_PRELOAD;
+      args.push('-E', `LD_PRELOAD=${lib}${own ? `:${own}` : ''}`);
+    }
+    args.push('--', target, ...argv.slice(1));
+    const stdout = opts.stdout === 'stderr' ? 2 : 'inherit';
+    const { status, signal } = await new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      // argv0 for the command is what strace passes: the resolved path (strace cannot set another).
+      const child = spawn(strace, args, { stdio: ['inherit', stdout, 'inherit'], env: env as NodeJS.ProcessEnv });
+      child.on('error', (e) => reject(new LaunchError('EXEC', `cannot run strace: ${e.message}`)));
+      child.on('exit', (code, sig) => resolve({ status: code, signal: sig }));
+    });
+    let log: string;
+    try {
+      log = readFileSync(logFile, 'utf8');
+    } catch {
+      throw new LaunchError('EXEC', `strace wrote no trace (exit ${signal ?? status}; see its message above)`);
+    }
+    return { log, ...(marker !== undefined ? { marker } : {}), status, signal, target };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
