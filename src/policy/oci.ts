@@ -31,7 +31,7 @@
  */
 import { release } from 'node:os';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import { ARCHES, ArchError, allSyscallNames, getArch, hostArch, syscallNumber, type Arch, type ArchName } from '../arch/index.js';
+import { ArchError, allSyscallNames, getArch, hostArch, syscallNumber, type Arch, type ArchName } from '../arch/index.js';
 import { MAX_ERRNO, SECCOMP_RET_DATA, actionRank, decodeAction, encodeAction, type ActionName } from '../bpf/seccomp.js';
 import { errnoNumber } from '../bpf/errno.js';
 import { PolicyError, formatPos, type PolicyErrorCode } from './errors.js';
@@ -115,6 +115,13 @@ export const OCI_FLAGS: readonly string[] = Object.freeze([
   'SECCOMP_FILTER_FLAG_TSYNC_ESRCH',
   'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
 ]);
+
+/** Every SCMP_ARCH_* name libseccomp knows; the ones src/arch lacks are dropped with a note. */
+const LIBSECCOMP_ARCHES: readonly string[] = Object.freeze(
+  'X86 X86_64 X32 ARM AARCH64 LOONGARCH64 M68K MIPS MIPS64 MIPS64N32 MIPSEL MIPSEL64 MIPSEL64N32 PPC PPC64 PPC64LE S390 S390X PARISC PARISC64 RISCV64 SH SHEB'
+    .split(' ')
+    .map((n) => `SCMP_ARCH_${n}`),
+);
 
 const EPERM = errnoNumber('EPERM')!;
 const U64_MAX = (1n << 64n) - 1n;
@@ -361,7 +368,8 @@ export function policyFromOci(profile: unknown, opts: OciOptions = {}): OciResul
   }
   const fromProfile: Arch[] = [host];
   [...listed.map((n, i) => [n, `architectures[${i}]`] as const), ...archMapArches.map((n) => [n, archMapPath] as const)].forEach(([n, path]) => {
-    const a = archOrUndefined(n);
+    const a = n.startsWith('SCMP_ARCH_') ? archOrUndefined(n) : undefined;
+    if (!LIBSECCOMP_ARCHES.includes(n)) r.fail('INVALID', path, `unknown architecture "${n}" (expected an SCMP_ARCH_* name such as SCMP_ARCH_X86_64)`);
     if (!a) r.note(path, `architecture ${n} is not supported by seccomp-ts; its calls get the bad-architecture action`);
     else if (!fromProfile.includes(a)) fromProfile.push(a);
   });
@@ -681,5 +689,3 @@ export function formatOciJson(profile: unknown, indent = 2): string {
   return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]!) + '\n';
 }
 
-/** The names of every architecture this reader maps SCMP_ARCH_* names to (for docs and tests). */
-export const OCI_ARCH_NAMES: readonly string[] = Object.freeze(ARCHES.map((a) => scmpArchName(a)));

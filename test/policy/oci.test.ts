@@ -180,6 +180,10 @@ test('architectures: archMap entry of the host plus its sub-architectures; expli
   if (host[0] === 'aarch64') assert.equal(host, ['aarch64', 'arm']);
   const listed = { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86'] };
   if (host[0] === 'x86_64') assert.equal(t(json(listed), undefined), ['x86_64', 'i386'], 'the native arch is always in (libseccomp adds it)');
+  // An architecture libseccomp knows and seccomp-ts does not: noted, its calls get the bad-arch action.
+  const ppc = policyFromOci(json({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_PPC'] }), { arches: ['ppc64'], kernel: '6.1' });
+  assert.equal(ppc.policy.architectures, ['ppc64']);
+  assert.ok(ppc.notes.some((n) => n.startsWith('architectures[0]:') && n.includes('SCMP_ARCH_PPC')), ppc.notes.join('\n'));
   const { policy } = read({ defaultAction: 'SCMP_ACT_ALLOW' }, { arches: ['x86_64'] });
   assert.is(policy.badArchAction >>> 0, KILL_THREAD, "libseccomp's default bad-arch action");
   assert.is(evaluatePolicy(resolvePolicy(policy), call(getArch('i386').auditArch, 20)) >>> 0, KILL_THREAD);
