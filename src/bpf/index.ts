@@ -9,3 +9,4 @@ export * from './emulator.js';
 export * from './verifier.js';
 export * from './text.js';
 export * from './errno.js';
+export * from './dot.js';

@@ -18,3 +18,8 @@ export { isOciProfile, policyFromOci, policyToOci, formatOciJson, DOCKER_DEFAULT
 export { policyFromSystemd, policyToSystemd, SYSTEMD_IMPLICIT_ALLOW, type SystemdOptions } from './systemd.js';
 export { SYSTEMD_GROUPS, SYSTEMD_GROUP_NAMES, type SyscallGroupDef } from './systemd-groups.js';
 export { parseStraceLog, learnedPolicy, learnedNames, formatLearnedPolicy, shellQuote, type StraceParseOptions, type LearnedTrace, type UnnamedSyscall, type LearnedPolicyOptions, type LearnedPolicyHeader } from './learn.js';
+export { lintPolicy, formatFinding, type Finding, type Severity, type LintOptions } from './lint.js';
+export { LINT_RULES } from './lint-data.js';
+export { checkPolicy, runPolicyTests, type CheckOptions, type CheckResult, type TestRun } from './check.js';
+export { diffFilters, blobAudits, formatDifference, type DiffSide, type Difference, type DiffOptions, type DiffResult } from './diff.js';
+export { explainFilter, explainProgram, formatExplanation, type ExplainCall, type Explanation } from './explain.js';

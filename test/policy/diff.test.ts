@@ -238,7 +238,7 @@ print(json.dumps(out))
   r.differences.forEach((d, i) => {
     const [libKnows, libName] = answers[i]!;
     const newerThanLibseccomp = d.syscall !== undefined && !libKnows && named.has(d.syscall) && d.a === 0x7fff0000;
-    const noEntryPoint = d.syscall === undefined && libName !== null && named.has(libName) && syscallNumber(d.arch!, libName) === undefined && d.b === 0x7fff0000;
+    const noEntryPoint = d.syscall === undefined && libName !== null && named.has(libName) && syscallNumber(getArch(d.arch!), libName) === undefined && d.b === 0x7fff0000;
     if (!newerThanLibseccomp && !noEntryPoint) unexplained.push(formatDifference(d));
   });
   assert.equal(unexplained, []);

@@ -1,4 +1,5 @@
 import { disassemble } from '../../bpf/index.js';
+import { toDot } from '../../bpf/dot.js';
 import { hostArch } from '../../arch/index.js';
 import { archSymbols } from '../../symbols.js';
 import { archFlag, endianFlag, formatFlag, loadProgram, oneFile, parseFlags } from '../io.js';
@@ -15,7 +16,7 @@ Options:
                     default: the single architecture the filter checks, else the host's
   --endian ORDER    byte order of the blob; default: the architecture's (guessed from the
                     blob when no --arch is given)
-  --format FORMAT   bin or text; default: detected
+  --format FORMAT   bin or text; default: detected. dot: print a Graphviz graph instead
   --no-header       omit the column header
 `;
 
@@ -30,7 +31,11 @@ export const disasmVerb: Verb = {
     });
     const file = oneFile('disasm', positionals);
     const arch = archFlag(values.arch);
-    const loaded = loadProgram(file, { arch, endian: endianFlag('disasm', values.endian), format: formatFlag('disasm', values.format) });
+    const loaded = loadProgram(file, { arch, endian: endianFlag('disasm', values.endian), format: values.format === 'dot' ? undefined : formatFlag('disasm', values.format) });
+    if (values.format === 'dot') {
+      process.stdout.write(toDot(loaded.program, { symbols: archSymbols, defaultArch: arch?.auditArch, fallbackArch: hostArch()?.auditArch, endian: loaded.endian, title: file }));
+      return 0;
+    }
     const text = disassemble(loaded.program, {
       symbols: archSymbols,
       defaultArch: arch?.auditArch,
