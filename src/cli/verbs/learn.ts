@@ -9,7 +9,7 @@ import { parseFlags, writeOutput } from '../io.js';
 import type { Verb } from '../verb.js';
 import { splitAtCommand } from './exec.js';
 
-const USAGE = `usage: seccomp-ts learn [-o POLICY] [--after-init] [--arch A,B] [--] COMMAND [ARG...]
+const USAGE = `usage: seccomp-ts learn [-o POLICY] [--after-init | --keep-execve] [--arch A,B] [--] COMMAND [ARG...]
 
 Runs COMMAND once under strace (Debian package strace), following every thread and child
 process, and writes an allowlist policy of every system call it made: the syscalls sorted, each
@@ -21,8 +21,8 @@ output, and COMMAND's standard output to standard error.
 
 Without --after-init the policy covers the whole run from COMMAND's first instruction, as
 'seccomp-ts exec' needs (loader and libc start-up included). The execve that starts COMMAND is
-left out: exec's launcher lets its own execve through. For launchers that install the filter
-before executing COMMAND themselves (bwrap --seccomp), add execve.
+left out: exec's launcher lets its own execve through. Launchers that install the filter before
+executing COMMAND themselves (bwrap --seccomp FD, systemd) need it: use --keep-execve.
 
 --after-init learns only what COMMAND does after start-up, for the preload object
 ('seccomp-ts preload', used as LD_PRELOAD=./lib.so COMMAND). Method: COMMAND runs with a marker
@@ -38,6 +38,7 @@ The exit status is COMMAND's own (128+N when signal N ended it); the policy is w
 Options:
   -o, --output FILE  write the policy to FILE (default: standard output)
   --after-init       learn the calls after start-up, for the preload object (see above)
+  --keep-execve      keep the execve that starts COMMAND (for bwrap --seccomp and the like)
   --arch A,B         the policy's architectures (default: those the trace shows, e.g. x86_64)
 Needs strace; --after-init needs Linux x86_64.
 `;
@@ -49,7 +50,7 @@ export const learnVerb: Verb = {
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
     const [opts, command] = splitAtCommand(argv, new Set(['-o', '--output', '--arch']));
-    const { values, positionals } = parseFlags('learn', opts, { output: { type: 'string', short: 'o' }, 'after-init': { type: 'boolean' }, arch: { type: 'string' } });
+    const { values, positionals } = parseFlags('learn', opts, { output: { type: 'string', short: 'o' }, 'after-init': { type: 'boolean' }, 'keep-execve': { type: 'boolean' }, arch: { type: 'string' } });
     if (positionals.length) throw new UsageError(`learn: unexpected '${positionals[0]}' before the command`);
     if (command.length === 0) throw new UsageError('learn: no command given (usage: seccomp-ts learn [-o POLICY] [--after-init] [--] COMMAND [ARG...])');
     let arches: string[] | undefined;
@@ -59,6 +60,8 @@ export const learnVerb: Verb = {
       arches = parts.map((a) => getArch(a).name);
     }
     const afterInit = values['after-init'] === true;
+    const keepExec = values['keep-execve'] === true;
+    if (afterInit && keepExec) throw new UsageError('learn: --keep-execve goes without --after-init (after start-up, every execve is counted anyway)');
     const toStdout = values.output === undefined || values.output === '-';
 
     let result;
@@ -72,7 +75,7 @@ export const learnVerb: Verb = {
       }
       throw e;
     }
-    const trace = parseStraceLog(result.log, afterInit ? { marker: result.marker } : {});
+    const trace = parseStraceLog(result.log, afterInit ? { marker: result.marker } : { dropInitialExec: !keepExec });
     if (!trace.started) throw new LaunchError('EXEC', `learn: ${command[0]} did not start under strace (see its message above)`);
     if (afterInit && trace.markers === 0) {
       throw new LaunchError('EXEC', `learn: --after-init: ${command[0]} never ran the marker object's initializer (statically linked, or it ignores LD_PRELOAD); learn without --after-init for 'seccomp-ts exec'`);
@@ -81,10 +84,14 @@ export const learnVerb: Verb = {
     const cmd = command.map(shellQuote).join(' ');
     const method = afterInit
       ? 'strace -f followed every thread and child process; the command ran with a marker object in LD_PRELOAD whose initializer (run where the preload object installs its filter) calls write(-1, "seccomp-ts-mark-...", 24); only the calls after it count, per process, plus everything of processes and threads created after it.'
-      : "strace -f followed every thread and child process from the command's first instruction to its exit (loader and libc start-up included); the execve that starts the command is left out, since the seccomp-ts exec launcher lets its own execve through.";
+      : keepExec
+        ? "strace -f followed every thread and child process from the execve that starts the command to its exit (loader and libc start-up included), that execve kept for launchers that install the filter before it."
+        : "strace -f followed every thread and child process from the command's first instruction to its exit (loader and libc start-up included); the execve that starts the command is left out, since the seccomp-ts exec launcher lets its own execve through.";
     const use = afterInit
       ? `seccomp-ts preload --policy THIS_FILE -o libsandbox.so, then LD_PRELOAD=./libsandbox.so ${cmd}`
-      : `seccomp-ts exec --policy THIS_FILE -- ${cmd}`;
+      : keepExec
+        ? `seccomp-ts compile THIS_FILE -o filter.bpf, then bwrap --bind / / --dev /dev --proc /proc --seccomp 3 3<filter.bpf ${cmd}`
+        : `seccomp-ts exec --policy THIS_FILE -- ${cmd}`;
     const text = formatLearnedPolicy(trace, { command, method, use, outcome, ...(arches ? { architectures: arches } : {}) });
     // Fail before writing anything if the policy does not compile (e.g. --arch without a listed name).
     const filter = compile(text, { file: 'learned policy' });
