@@ -42,9 +42,11 @@ const LIB = 'seccomp-ts:libc';
 let cached: Libc | undefined;
 
 function requireFfi(): FfiRs {
-  // ESM has no `require`; the CommonJS build does (where import.meta.url is not available).
-  const req = typeof require === 'function' ? require : createRequire(import.meta.url);
-  return req('ffi-rs') as FfiRs;
+  // Resolve from this file: import.meta.url in ESM, __filename in the CommonJS build (where
+  // import.meta is empty). Not `require` itself: bundlers replace it with a stub in ESM output.
+  const url: unknown = import.meta.url;
+  const here = typeof url === 'string' && url !== '' ? url : __filename;
+  return createRequire(here)('ffi-rs') as FfiRs;
 }
 
 /** Bind libc for `host` (once per process). Throws ApplyError('UNSUPPORTED') when ffi-rs cannot load. */
