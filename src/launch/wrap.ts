@@ -22,19 +22,47 @@ import { SECCOMP_DATA_ARCH, SECCOMP_DATA_ARGS, SECCOMP_DATA_IP, SECCOMP_DATA_NR,
 import { LaunchError } from './errors.js';
 
 // Facts hard-coded here because src/launch may only use src/bpf (values from include/uapi/linux/audit.h
-// and arch/x86/entry/syscalls/syscall_{64,32}.tbl).
+// and the kernel's syscall tables; test/launch checks them against src/arch's tables).
 /** AUDIT_ARCH_X86_64. */
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
 /** AUDIT_ARCH_I386. */
 export const AUDIT_ARCH_I386 = 0x40000003;
+/** AUDIT_ARCH_AARCH64. */
+export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+/** AUDIT_ARCH_ARM (32-bit compat tasks on arm64). */
+export const AUDIT_ARCH_ARM = 0x40000028;
 const X32_BIT = 0x40000000;
-/** x86_64 execve / execveat; x32 execve 520 / execveat 545 (with the x32 bit); i386 execve 11 / execveat 358. */
+/** x86_64 execve. */
 export const NR_EXECVE_X86_64 = 59;
-const NR_EXECVEAT_X86_64 = 322;
-const NR_EXECVE_X32 = (X32_BIT | 520) >>> 0;
-const NR_EXECVEAT_X32 = (X32_BIT | 545) >>> 0;
-const NR_EXECVE_I386 = 11;
-const NR_EXECVEAT_I386 = 358;
+
+/** The machines the launcher generates code for. */
+export type LaunchArch = 'x86_64' | 'aarch64';
+
+/** What the gate needs to know about one machine: its native exec calls and the other ABIs' ones. */
+export interface GateArch {
+  readonly name: LaunchArch;
+  readonly audit: number;
+  readonly execve: number;
+  readonly execveat: number;
+  /** Other exec numbers under the native audit arch (x32's, which carry the x32 bit). */
+  readonly nativeOthers: readonly number[];
+  /** The compat ABI a native task can also enter (i386 via int 0x80, arm32 on arm64). */
+  readonly compat: { readonly audit: number; readonly execs: readonly number[] };
+}
+
+/** Gate facts per machine (syscall_64.tbl / syscall_32.tbl; asm-generic unistd.h / arm's syscall.tbl). */
+export const GATE_ARCHES: Readonly<Record<LaunchArch, GateArch>> = Object.freeze({
+  x86_64: {
+    name: 'x86_64', audit: AUDIT_ARCH_X86_64, execve: NR_EXECVE_X86_64, execveat: 322,
+    nativeOthers: [(X32_BIT | 520) >>> 0, (X32_BIT | 545) >>> 0], // x32 execve, execveat
+    compat: { audit: AUDIT_ARCH_I386, execs: [11, 358] },
+  },
+  aarch64: {
+    name: 'aarch64', audit: AUDIT_ARCH_AARCH64, execve: 221, execveat: 281,
+    nativeOthers: [],
+    compat: { audit: AUDIT_ARCH_ARM, execs: [11, 387] },
+  },
+});
 
 /** What to do with an execve/execveat that is not the stub's own. */
 export type OtherExec = 'kill' | 'policy';
@@ -46,8 +74,10 @@ export interface WrapOptions {
    * Default: `kill` when the policy does not allow execve or execveat (see {@link policyDeniesExec}).
    */
   otherExec?: OtherExec;
-  /** The 128-bit secret the stub passes in r10 (args[3]) and r8 (args[4]), as two u64. */
+  /** The 128-bit secret the stub passes as execve's unused args[3] and args[4], as two u64. */
   secret: readonly [bigint, bigint];
+  /** The machine (default x86_64). */
+  arch?: LaunchArch;
 }
 
 /** A wrapped program and where the stub must patch the instruction pointer. */
@@ -64,18 +94,18 @@ const ld = (off: number) => stmt(BPF_LD | BPF_W | BPF_ABS, off);
 const JEQ = BPF_JMP | BPF_JEQ | BPF_K;
 
 /**
- * Whether a program denies the native x86_64 execve or execveat: anything but allow/log for a
+ * Whether a program denies the native execve or execveat (of x86_64 by default): anything but allow/log for a
  * call with all-zero arguments. Only the native calls matter: the gate can only be probed through
  * the native execve, and a policy that lets native programs run gains nothing from guessing (that
  * it denies the x32 or i386 calls, as compiled policies usually do, is no reason to kill). A
  * program that cannot be run (invalid) counts as denying, the safe side; the kernel will reject
  * it anyway.
  */
-export function policyDeniesExec(program: Program): boolean {
-  for (const nr of [NR_EXECVE_X86_64, NR_EXECVEAT_X86_64]) {
-    const arch = AUDIT_ARCH_X86_64;
+export function policyDeniesExec(program: Program, arch: LaunchArch = 'x86_64'): boolean {
+  const g = GATE_ARCHES[arch];
+  for (const nr of [g.execve, g.execveat]) {
     try {
-      const r = emulate(program, { nr, arch, instructionPointer: 0n, args: [0n, 0n, 0n, 0n, 0n, 0n] });
+      const r = emulate(program, { nr, arch: g.audit, instructionPointer: 0n, args: [0n, 0n, 0n, 0n, 0n, 0n] });
       if (r.action.name !== 'allow' && r.action.name !== 'log') return true;
     } catch {
       return true;
@@ -85,30 +115,33 @@ export function policyDeniesExec(program: Program): boolean {
 }
 
 /**
- * Prefix `program` with the launcher's exec gate (little-endian x86_64 seccomp_data layout).
+ * Prefix `program` with the launcher's exec gate (both machines are little-endian, so the low
+ * word of a 64-bit seccomp_data field comes first). Shown for x86_64; aarch64 has no x32 and
+ * arm32 as its compat ABI.
  *
  * ```
- *   ld arch; jeq X86_64 ? x86 : (kill mode ? i386 : policy)
- * x86: ld nr; jeq 59 ? gate : other
+ *   ld arch; jeq X86_64 ? native : (kill mode ? compat : policy)
+ * native: ld nr; jeq 59 ? gate : other
  * gate: ld ip.lo; jeq IPLO ? . : miss      (k patched at run time)
  *       ld ip.hi; jeq IPHI ? . : miss      (k patched at run time)
  *       ld args[3].lo/.hi, args[4].lo/.hi; jeq SECRET... ? allow : miss
  * other: (kill mode) jeq execveat/x32 execve/x32 execveat ? kill : policy
- * i386: (kill mode) jeq I386 ? . : policy; ld nr; jeq 11/358 ? kill : policy
+ * compat: (kill mode) jeq I386 ? . : policy; ld nr; jeq 11/358 ? kill : policy
  * miss = kill (kill mode) or policy
  * policy: A &= 0; <the program, verbatim>
  * ```
  */
 export function wrapForLauncher(program: Program, opts: WrapOptions): WrappedFilter {
   if (program.length === 0) throw new LaunchError('BAD_FILTER', 'the filter program is empty');
-  const otherExec = opts.otherExec ?? (policyDeniesExec(program) ? 'kill' : 'policy');
+  const g = GATE_ARCHES[opts.arch ?? 'x86_64'];
+  const otherExec = opts.otherExec ?? (policyDeniesExec(program, g.name) ? 'kill' : 'policy');
   const kill = otherExec === 'kill';
   const miss = kill ? 'kill' : 'policy';
   const a = new Assembler();
   a.emit(ld(SECCOMP_DATA_ARCH));
-  a.jump(JEQ, AUDIT_ARCH_X86_64, null, kill ? 'i386' : 'policy');
+  a.jump(JEQ, g.audit, null, kill ? 'compat' : 'policy');
   a.emit(ld(SECCOMP_DATA_NR));
-  a.jump(JEQ, NR_EXECVE_X86_64, null, kill ? 'other' : 'policy');
+  a.jump(JEQ, g.execve, null, kill ? 'other' : 'policy');
   a.emit(ld(SECCOMP_DATA_IP));
   const ipLoIndex = a.length;
   a.jump(JEQ, 0, null, miss);
@@ -126,14 +159,12 @@ export function wrapForLauncher(program: Program, opts: WrapOptions): WrappedFil
   });
   if (kill) {
     a.label('other');
-    a.jump(JEQ, NR_EXECVEAT_X86_64, 'kill', null);
-    a.jump(JEQ, NR_EXECVE_X32, 'kill', null);
-    a.jump(JEQ, NR_EXECVEAT_X32, 'kill', 'policy');
-    a.label('i386');
-    a.jump(JEQ, AUDIT_ARCH_I386, null, 'policy');
+    const others = [g.execveat, ...g.nativeOthers];
+    others.forEach((nr, i) => a.jump(JEQ, nr, 'kill', i === others.length - 1 ? 'policy' : null));
+    a.label('compat');
+    a.jump(JEQ, g.compat.audit, null, 'policy');
     a.emit(ld(SECCOMP_DATA_NR));
-    a.jump(JEQ, NR_EXECVE_I386, 'kill', null);
-    a.jump(JEQ, NR_EXECVEAT_I386, 'kill', 'policy');
+    g.compat.execs.forEach((nr, i) => a.jump(JEQ, nr, 'kill', i === g.compat.execs.length - 1 ? 'policy' : null));
     a.label('kill');
     a.emit(stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
   }

@@ -1,12 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { getArch, syscallNumber, type ArchName } from '../../src/arch/index.js';
 import { emulate } from '../../src/bpf/emulator.js';
 import { jump, stmt, type Instruction } from '../../src/bpf/insn.js';
 import { BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, opInfo } from '../../src/bpf/opcodes.js';
 import { SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_LOG, SECCOMP_RET_TRAP, type SeccompData } from '../../src/bpf/seccomp.js';
 import { verify } from '../../src/bpf/verifier.js';
 import { LaunchError } from '../../src/launch/errors.js';
-import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, NR_EXECVE_X86_64, policyDeniesExec, wrapForLauncher, type WrappedFilter } from '../../src/launch/wrap.js';
+import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, GATE_ARCHES, NR_EXECVE_X86_64, policyDeniesExec, type LaunchArch, wrapForLauncher, type WrappedFilter } from '../../src/launch/wrap.js';
 import { ALLOW_ALL, allowlist, denylist, nr } from './_helpers.js';
 
 const EPERM = (SECCOMP_RET_ERRNO | 1) >>> 0;
@@ -140,8 +141,33 @@ test('empty and too-long programs are LaunchError BAD_FILTER', () => {
   }
 });
 
-test('the hard-coded execve number matches the generated syscall table', () => {
+test('the gate\'s hard-coded facts match the generated syscall tables and arch descriptors', () => {
   assert.is(NR_EXECVE_X86_64, nr('execve'));
+  const facts: [LaunchArch, ArchName, ArchName | undefined, ArchName][] = [['x86_64', 'x86_64', 'x32', 'i386'], ['aarch64', 'aarch64', undefined, 'arm']];
+  for (const [launch, native, x32, compat] of facts) {
+    const g = GATE_ARCHES[launch];
+    assert.is(g.audit, getArch(native).auditArch >>> 0);
+    assert.equal([g.execve, g.execveat], [syscallNumber(native, 'execve'), syscallNumber(native, 'execveat')]);
+    assert.equal(g.nativeOthers, x32 ? [syscallNumber(x32, 'execve'), syscallNumber(x32, 'execveat')] : []);
+    assert.is(g.compat.audit, getArch(compat).auditArch >>> 0);
+    assert.equal(g.compat.execs, [syscallNumber(compat, 'execve'), syscallNumber(compat, 'execveat')]);
+  }
+});
+
+test('aarch64 gate: the stub\'s exec allowed, arm32 and other execs killed, the rest is the policy\'s', () => {
+  const g = GATE_ARCHES.aarch64;
+  const program = denylist(['execve'], EPERM); // x86_64 numbers, but only its shape matters here
+  const w = wrapForLauncher(program, { secret: SECRET, otherExec: 'kill', arch: 'aarch64' });
+  assert.equal(verify(w.program), []);
+  const p = patch(w, IP);
+  const call = (nrv: number, ip = IP, arch = g.audit) => data(arch, nrv, ip, [1n, 2n, 3n, SECRET[0], SECRET[1], 0n]);
+  assert.is(run(p, call(g.execve)), 'allow');
+  assert.is(run(p, call(g.execve, IP + 4n)), 'kill_process');
+  assert.is(run(p, call(g.execveat)), 'kill_process');
+  for (const n of g.compat.execs) assert.is(run(p, call(n, IP, g.compat.audit)), 'kill_process');
+  for (const n of [0, 1, 59, 63, 222, 280, 282]) assert.is(emulate(p, call(n)).value, emulate(program, call(n)).value, `nr ${n}`);
+  assert.is(policyDeniesExec(ALLOW_ALL, 'aarch64'), false);
+  assert.is(policyDeniesExec(allowlist(['read']), 'aarch64'), true);
 });
 
 test.run();
