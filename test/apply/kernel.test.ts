@@ -80,6 +80,27 @@ it('every input form loads: instructions, bytes, a compiled filter for this arch
   assert.is(line(r, 'syscall').errno, 1);
 });
 
+it('a Filter compiled by the policy layer: applied when it lists this machine, refused (nothing installed) when not', () => {
+  const policy = { defaultAction: 'allow', rules: [{ syscalls: ['mkdir', 'mkdirat'], action: 'errno(ENETDOWN)' }] };
+  const r = runChild([
+    { op: 'status' },
+    { op: 'applyPolicy', policy, arches: ['aarch64'] },
+    { op: 'applyPolicy', policy, arches: ['x32'] },
+    { op: 'status' },
+    { op: 'applyPolicy', policy, arches: ['x86_64', 'i386', 'x32'] },
+    { op: 'applyPolicy', policy },
+    { op: 'status' },
+    { op: 'mkdir', path: '/nonexistent-parent/x' },
+  ]);
+  assert.is(r.status, 0, r.stderr);
+  const [s0, s1, s2] = [0, 1, 2].map((n) => line(r, 'status', n));
+  assert.equal([line(r, 'applyPolicy', 0).error?.code, line(r, 'applyPolicy', 1).error?.code], ['ARCH_MISMATCH', 'ARCH_MISMATCH']);
+  assert.equal([s1.filters, s1.nnp], [s0.filters, s0.nnp], 'a refused filter leaves no trace, not even no_new_privs');
+  assert.equal([line(r, 'applyPolicy', 2).ok, line(r, 'applyPolicy', 3).ok], [true, true]);
+  assert.is(s2.filters, (s0.filters as number) + 2);
+  assert.is(line(r, 'mkdir').error?.code, 'ENETDOWN');
+});
+
 it('flags log and specAllow are accepted by this kernel', () => {
   const r = runChild([{ op: 'apply', filter: ALLOW, opts: { log: true, specAllow: true } }, { op: 'status' }]);
   assert.is(r.status, 0, r.stderr);
