@@ -74,7 +74,7 @@ export function blobAudits(program: readonly Instruction[]): number[] {
 }
 
 /** What A holds at an instruction, for collecting constants: an argument word, nr, or something else. */
-type AWord = { kind: 'arg'; index: number; high: boolean } | { kind: 'nr' } | { kind: 'other' };
+type AWord = { kind: 'arg'; index: number; high: boolean; mask?: number } | { kind: 'nr' } | { kind: 'other' };
 
 /**
  * Constants compared with argument words and with nr in the part of the program reachable
@@ -114,6 +114,9 @@ function constantsFrom(program: readonly Instruction[], start: number, endian: E
           out = { kind: 'arg', index, high: first === (endian === 'big') };
         } else out = { kind: 'other' };
       } else out = { kind: 'other' };
+    } else if (e.kind === 'alu' && e.op === 'and' && e.src === 'K' && st.kind === 'arg') {
+      // `A &= M` before a comparison: the comparison's constant is a bit pattern within M.
+      out = { ...st, mask: ((st.mask ?? U32) & insn.k) >>> 0 };
     } else if (e.kind === 'alu' || (e.kind === 'misc' && e.op === 'txa')) {
       out = { kind: 'other' };
     }
@@ -122,7 +125,10 @@ function constantsFrom(program: readonly Instruction[], start: number, endian: E
         if (st.kind === 'arg') {
           let c = args.get(st.index);
           if (!c) args.set(st.index, (c = { lo: new Set(), hi: new Set() }));
-          (st.high ? c.hi : c.lo).add(insn.k >>> 0);
+          const words = st.high ? c.hi : c.lo;
+          words.add(insn.k >>> 0);
+          // Under a mask, also the same pattern with every bit outside the mask set, and the mask itself.
+          if (st.mask !== undefined) for (const w of [(insn.k | ~st.mask) >>> 0, st.mask]) words.add(w);
         } else if (st.kind === 'nr') nrs.add(insn.k >>> 0);
       }
       if (!info.conditional) flowTo(pc + 1 + insn.k, st);
