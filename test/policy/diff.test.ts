@@ -246,7 +246,7 @@ const havePy = needPythonSeccomp();
     { action: 'allow', syscall: 'write', args: [[0, 'eq', 1, 0]] },
     { action: 'allow', syscall: 'write', args: [[0, 'eq', 2, 0]] },
     { action: 'errno:13', syscall: 'openat', args: [[2, 'masked_eq', 3, 1]] },
-    { action: 'allow', syscall: 'openat', args: [] },
+    { action: 'allow', syscall: 'openat', args: [[2, 'masked_eq', 3, 0]] },
     { action: 'allow', syscall: 'close', args: [[0, 'gt', 0x100000000, 0]] },
     { action: 'kill_process', syscall: 'ptrace', args: [] },
   ];
@@ -255,7 +255,7 @@ const havePy = needPythonSeccomp();
       '  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 1}]\n' +
       '  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 2}]\n' +
       '  - syscalls: [openat]\n    action: errno(EACCES)\n    args: [{index: 2, op: masked_eq, mask: 3, value: 1}]\n' +
-      '  - syscalls: [openat]\n    action: allow\n' +
+      '  - syscalls: [openat]\n    action: allow\n    args: [{index: 2, op: masked_eq, mask: 3, value: 0}]\n' +
       "  - syscalls: [close]\n    action: allow\n    args: [{index: 0, op: gt, value: '0x100000000'}]\n" +
       '  - syscalls: [ptrace]\n    action: kill_process\n',
     'defaultAction: errno(EPERM)\nbadArchAction: kill_thread\narchitectures: [x86_64]',
@@ -274,6 +274,15 @@ const havePy = needPythonSeccomp();
   const changed = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules: rules.filter((x) => !(x.syscall === 'write' && x.args[0]?.[2] === 2)) } });
   const r2 = diffFilters(a, { label: 'changed', program: changed, endian: 'little', audits: blobAudits(changed) });
   assert.equal(r2.differences.filter((d) => !outside(d)).map(formatDifference), ['x86_64 write(2): allow vs errno(EPERM)']);
+  // A known difference in meaning: libseccomp lets an unconditional rule replace the conditional
+  // rules of a syscall whatever their action, while seccomp-ts applies the most restrictive rule
+  // that holds. The diff must find exactly that call.
+  const withUnconditional = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules: [...rules, { action: 'allow', syscall: 'openat', args: [] }] } });
+  const ours3 = side('ours+', ours + '  - syscalls: [openat]\n    action: allow\n');
+  const r3 = diffFilters(ours3, { label: 'libseccomp+', program: withUnconditional, endian: 'little', audits: blobAudits(withUnconditional) });
+  const diffs3 = r3.differences.filter((d) => !outside(d));
+  assert.equal(diffs3.map((d) => [d.syscall, d.a, d.b]), [['openat', 0x00050000 | 13, 0x7fff0000]]);
+  assert.is(diffs3[0]!.args[2]! & 3n, 1n);
 });
 
 // moby's default profile, compiled by us and by libseccomp (through a small runc-like reader in
