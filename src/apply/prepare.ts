@@ -79,8 +79,8 @@ export function prepare(filter: unknown, host: HostAbi): { program: Program; byt
   let program: Program;
   let bytes: Uint8Array;
   if (Array.isArray(filter)) {
-    program = checkInstructions(filter);
-    bytes = encode(program, host.endian);
+    bytes = encode(checkInstructions(filter), host.endian);
+    program = decodeBytes(bytes, host.endian); // judge exactly what will be loaded
   } else if (filter instanceof Uint8Array) {
     bytes = Uint8Array.from(filter); // a private copy: the caller cannot change it between check and load
     program = decodeBytes(bytes, host.endian);
