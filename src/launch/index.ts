@@ -9,4 +9,4 @@ export { buildLauncher, buildLauncherDetailed, type Launcher, type LauncherOptio
 export { buildPreload, type PreloadOptions } from './preload.js';
 export { execSandboxed, prepareExec, resolveCommand, type ExecOptions, type PreparedExec } from './exec.js';
 export { wrapForLauncher, policyDeniesExec, type OtherExec, type WrapOptions, type WrappedFilter } from './wrap.js';
-export { traceCommand, buildMarkerPreload, type TraceOptions, type TraceResult } from './learn.js';
+export { traceCommand, buildMarkerPreload, checkStartable, type TraceOptions, type TraceResult } from './learn.js';

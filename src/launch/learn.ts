@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -111,17 +111,63 @@ function findStrace(cmd: string): boolean {
   return !r.error && r.status === 0;
 }
 
+/** Whether binfmt_misc has formats registered (then any file may be executable). */
+function binfmtMiscInUse(): boolean {
+  try {
+    return readdirSync('/proc/sys/fs/binfmt_misc').some((n) => n !== 'register' && n !== 'status');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Check before tracing that the kernel can start `path`, so the usual failures are one line of
+ * ours rather than strace's message after it ran: an ELF file, or a `#!` script whose interpreter
+ * exists. LaunchError NOT_EXECUTABLE (126) otherwise, as a shell reports it. Other files pass
+ * when binfmt_misc has formats registered (the kernel may know them).
+ */
+export function checkStartable(path: string): void {
+  const head = Buffer.alloc(256);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return; // unreadable but executable: let the kernel decide
+  }
+  const b = head.subarray(0, n);
+  if (b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return;
+  if (b.length >= 2 && b[0] === 0x23 && b[1] === 0x21) {
+    const line = b.subarray(2).toString('latin1').split('\n')[0].trim();
+    const interp = line.split(/[ \t]/)[0];
+    if (interp === '') throw new LaunchError('NOT_EXECUTABLE', `${path}: the #! line names no interpreter`, 126);
+    try {
+      resolveCommand(interp.includes('/') ? interp : `./${interp}`);
+    } catch {
+      throw new LaunchError('NOT_EXECUTABLE', `${path}: bad interpreter ${interp}: no such executable file`, 126);
+    }
+    return;
+  }
+  if (binfmtMiscInUse()) return;
+  throw new LaunchError('NOT_EXECUTABLE', `${path}: not an ELF program or #! script (exec format error)`, 126);
+}
+
 /**
  * Run `argv` under `strace -f -n --quiet=attach,exit` with the log in a private temp file, and
  * return the log with the command's exit status (strace exits as its tracee did). The command is
- * resolved on PATH first: LaunchError NOT_FOUND (127) or NOT_EXECUTABLE (126), before anything
- * runs; UNSUPPORTED when strace is not installed; EXEC when strace produced no log. Stdin and
+ * resolved on PATH and checked ({@link checkStartable}) first: LaunchError NOT_FOUND (127) or
+ * NOT_EXECUTABLE (126), before anything runs; UNSUPPORTED when strace is not installed; EXEC when strace produced no log. Stdin and
  * stderr are this process's own.
  */
 export async function traceCommand(argv: readonly string[], opts: TraceOptions = {}): Promise<TraceResult> {
   if (argv.length === 0) throw new LaunchError('NOT_FOUND', 'no command to run', 127);
   const env = { ...(opts.env ?? process.env) };
   const target = resolveCommand(argv[0], env.PATH);
+  checkStartable(target);
   const strace = opts.strace ?? 'strace';
   if (!findStrace(strace)) throw new LaunchError('UNSUPPORTED', 'strace not found: apt-get install strace');
   if (opts.afterInit && (process.platform !== 'linux' || process.arch !== 'x64')) {

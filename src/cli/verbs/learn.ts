@@ -75,6 +75,9 @@ export const learnVerb: Verb = {
       }
       throw e;
     }
+    if (result.log.trim() === '') {
+      throw new LaunchError('EXEC', `learn: strace recorded nothing for ${command[0]} (see its message above; is ptrace allowed here?)`);
+    }
     const trace = parseStraceLog(result.log, afterInit ? { marker: result.marker } : { dropInitialExec: !keepExec });
     if (!trace.started) throw new LaunchError('EXEC', `learn: ${command[0]} did not start under strace (see its message above)`);
     if (afterInit && trace.markers === 0) {
