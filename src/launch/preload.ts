@@ -22,6 +22,8 @@ import {
   PT_DYNAMIC, PT_LOAD, alignUp, dynamicSection, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders,
 } from './elf.js';
 import { Reporter } from './report.js';
+import { preloadA64 } from './aarch64-code.js';
+import type { LaunchArch } from './wrap.js';
 import { X64 } from './x86_64.js';
 
 // x86_64 syscall numbers and constants (syscall_64.tbl; include/uapi/linux/prctl.h, seccomp.h).
@@ -37,12 +39,15 @@ export interface PreloadOptions {
   soname?: string;
   /** Install with SECCOMP_FILTER_FLAG_TSYNC (default true). */
   tsync?: boolean;
+  /** The machine to generate code for (default x86_64; aarch64 is encoded but untested on hardware here). */
+  arch?: LaunchArch;
 }
 
 /** Build the preload shared object for a seccomp filter program (see the module comment). */
 export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8Array {
   if (program.length === 0) throw new LaunchError('BAD_FILTER', 'the filter program is empty');
   if (program.length > BPF_MAXINSNS) throw new LaunchError('BAD_FILTER', `the filter has ${program.length} instructions, more than the kernel's limit of ${BPF_MAXINSNS}`);
+  if (opts.arch === 'aarch64') return preloadA64(program, opts.soname ?? 'libseccomp-ts-sandbox.so', opts.tsync !== false);
   const filterBytes = encode(program, 'little');
   const tables = dynamicTables(opts.soname ?? 'libseccomp-ts-sandbox.so');
 

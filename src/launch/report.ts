@@ -130,20 +130,30 @@ export class Reporter {
     const a = this.a;
     const enc = new TextEncoder();
     this.texts.forEach((s, i) => a.label(`text.${i}`).bytes(enc.encode(s)));
-    // errno.names: a leading pad byte (so offset 0 means "no name"), then [len][" (ENAME)"]...
-    const offsets = new Array<number>(ERRNO_TABLE_LEN).fill(0);
-    const names: number[] = [0];
-    for (const [name, value] of ERRNOS) {
-      if (value >= ERRNO_TABLE_LEN) continue;
-      const b = enc.encode(` (${name})`);
-      offsets[value] = names.length;
-      names.push(b.length, ...b);
-    }
-    a.align(2).label('errno.offsets');
-    for (const o of offsets) a.bytes([o & 0xff, o >> 8]);
-    a.label('errno.names').bytes(names);
+    const t = errnoTables();
+    a.align(2).label('errno.offsets').bytes(t.offsets);
+    a.label('errno.names').bytes(t.names);
   }
 }
 
+/**
+ * The errno name tables the reports index: `offsets` (u16 little-endian per errno number below
+ * {@link ERRNO_TABLE_LEN}; 0 = no name) into `names`, which starts with a pad byte and holds
+ * [length][" (ENAME)"] entries.
+ */
+export function errnoTables(): { offsets: Uint8Array; names: Uint8Array } {
+  const enc = new TextEncoder();
+  const offsets = new Uint8Array(2 * ERRNO_TABLE_LEN);
+  const names: number[] = [0];
+  for (const [name, value] of ERRNOS) {
+    if (value >= ERRNO_TABLE_LEN) continue;
+    const b = enc.encode(` (${name})`);
+    offsets[2 * value] = names.length & 0xff;
+    offsets[2 * value + 1] = names.length >> 8;
+    names.push(b.length, ...b);
+  }
+  return { offsets, names: Uint8Array.from(names) };
+}
+
 /** Errno numbers below this get a name in reports. */
-const ERRNO_TABLE_LEN = 134;
+export const ERRNO_TABLE_LEN = 134;

@@ -1,6 +1,7 @@
 /**
  * The launcher stub: a tiny static, position-independent x86_64 ELF executable that installs an
  * embedded seccomp filter on itself and execve's the target, so the target starts confined.
+ * (aarch64-code.ts has the same program in A64 code.)
  *
  * Calling convention: `STUB TARGET_PATH ARGV0 [ARG...]` with the environment to pass on. The stub
  * executes TARGET_PATH (no PATH search; the caller resolves it) with argv = [ARGV0, ARG...] and
@@ -23,7 +24,8 @@ import { encode } from '../bpf/codec.js';
 import type { Program } from '../bpf/insn.js';
 import { EM_X86_64, ET_DYN, PAGE, PF_R, PF_W, PF_X, PT_LOAD, alignUp, elfHeadersSize, gnuStack, writeElfHeaders } from './elf.js';
 import { Reporter } from './report.js';
-import { wrapForLauncher, type OtherExec, type WrappedFilter } from './wrap.js';
+import { launcherA64 } from './aarch64-code.js';
+import { wrapForLauncher, type LaunchArch, type OtherExec, type WrappedFilter } from './wrap.js';
 import { X64 } from './x86_64.js';
 
 // x86_64 syscall numbers and constants (syscall_64.tbl; include/uapi/linux/prctl.h, seccomp.h).
@@ -48,6 +50,8 @@ export interface LauncherOptions {
    * change this, to show the other choice fails closed.
    */
   ipPoint?: 'after' | 'at';
+  /** The machine to generate code for (default x86_64; aarch64 is encoded but untested on hardware here). */
+  arch?: LaunchArch;
 }
 
 /** The stub and facts about it (for tests and diagnostics). */
@@ -71,7 +75,8 @@ export function buildLauncher(program: Program, opts: LauncherOptions = {}): Uin
 /** {@link buildLauncher} with the wrapped filter and layout facts. */
 export function buildLauncherDetailed(program: Program, opts: LauncherOptions = {}): Launcher {
   const secret = opts.secret ?? randomSecret();
-  const filter = wrapForLauncher(program, { otherExec: opts.otherExec, secret });
+  const filter = wrapForLauncher(program, { otherExec: opts.otherExec, secret, arch: opts.arch ?? 'x86_64' });
+  if (opts.arch === 'aarch64') return { ...launcherA64(filter, secret, opts.ipPoint ?? 'after'), filter };
   const filterBytes = encode(filter.program, 'little');
 
   const phnum = 3;
