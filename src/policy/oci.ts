@@ -268,7 +268,12 @@ class Reader {
     const pos = this.pos(path);
     if (op === 'masked_eq') {
       // libseccomp: datum_a is the mask, datum_b the value the masked argument must equal.
-      return Object.freeze({ index, op, mask: value, value: two ?? 0n, bits: 64, ...(pos ? { pos } : {}) });
+      const want = two ?? 0n;
+      if ((want & ~value) !== 0n) {
+        // Such a condition never holds, but libseccomp drops a zero mask word with its compared word, so it may hold there.
+        this.fail('VALUE', `${path}.valueTwo`, `0x${want.toString(16)} has bits outside the mask 0x${value.toString(16)} (value), so (arg & mask) can never equal it`);
+      }
+      return Object.freeze({ index, op, mask: value, value: want, bits: 64, ...(pos ? { pos } : {}) });
     }
     // runtimes pass valueTwo along and libseccomp ignores it for these operators; a non-zero one is a mistake.
     if (two !== undefined && two !== 0n) {
@@ -570,6 +575,14 @@ function checksDisjoint(a: ArgCheck, b: ArgCheck): boolean {
   return false;
 }
 
+/** Whether a check can never hold (libseccomp does not always evaluate such checks as never holding). */
+function unsatisfiable(c: ArgCheck): boolean {
+  const max = c.bits === 32 ? U32_MAX : U64_MAX;
+  if (c.op === 'masked_eq') return (c.value & ~((c.mask ?? 0n) & max)) !== 0n;
+  const i = interval(c);
+  return i !== undefined && (i.lo > i.hi || i.lo > max);
+}
+
 /** Whether two rules can never hold at once: some pair of their checks excludes each other. */
 function rulesDisjoint(a: PolicyRule, b: PolicyRule): boolean {
   return a.args.some((x) => b.args.some((y) => checksDisjoint(x, y)));
@@ -580,7 +593,8 @@ function rulesDisjoint(a: PolicyRule, b: PolicyRule): boolean {
  * read back with policyFromOci, and when runc builds it with libseccomp. Groups are expanded for
  * the policy's architectures. Values beyond 2^53 are BigInts: write the result with formatOciJson.
  *
- * Throws PolicyError (INVALID, with the reason) when the policy has no faithful OCI form: trap
+ * Rules with a check that can never hold are left out. Throws PolicyError (INVALID, with the
+ * reason) when the policy has no faithful OCI form: trap
  * data, a 32-bit ordering check on a 64-bit architecture, two checks of one argument in one rule
  * (runc would OR them), or rules of different actions for one syscall that may both hold where
  * the less restrictive is unconditional or the two are not provably disjoint (libseccomp does not
@@ -618,7 +632,8 @@ export function policyToOci(policy: Policy): Record<string, unknown> {
     }
     return [...out];
   };
-  const ruleNames = policy.rules.map(namesOf);
+  // A rule with a check that never holds decides nothing: leave it out.
+  const ruleNames = policy.rules.map((rule) => (rule.args.some(unsatisfiable) ? [] : namesOf(rule)));
   policy.rules.forEach((rule, i) => {
     const idx = rule.args.map((c) => c.index);
     if (new Set(idx).size < idx.length) {
@@ -633,7 +648,11 @@ export function policyToOci(policy: Policy): Record<string, unknown> {
   for (const [name, idxs] of byName) {
     const rs = idxs.map((i) => policy.rules[i]!);
     const best = Math.min(...rs.map((r) => actionRank(r.action)));
-    const winner = idxs.find((i) => actionRank(policy.rules[i]!.action) === best && policy.rules[i]!.args.length === 0);
+    let winner = idxs.find((i) => actionRank(policy.rules[i]!.action) === best && policy.rules[i]!.args.length === 0);
+    // On a tie of rank the first listed rule wins, so an earlier rule of that rank with other data (errno(1) before errno(13)) still decides when it holds.
+    if (winner !== undefined && idxs.some((i) => i < winner! && actionRank(policy.rules[i]!.action) === best && policy.rules[i]!.action !== policy.rules[winner!]!.action)) {
+      winner = undefined;
+    }
     let kept: number[];
     if (winner !== undefined) {
       // An unconditional rule of the most restrictive action decides every call of this syscall.
