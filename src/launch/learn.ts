@@ -176,7 +176,8 @@ export async function traceCommand(argv: readonly string[], opts: TraceOptions =
   const dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-learn-'));
   try {
     const logFile = join(dir, 'trace.log');
-    const args = ['-f', '-n', '--quiet=attach,exit', '-s', '64', '-o', logFile];
+    // -s 32 (strace's default) prints the marker whole and keeps the log small.
+    const args = ['-f', '-n', '--quiet=attach,exit', '-s', '32', '-o', logFile];
     let marker: string | undefined;
     if (opts.afterInit) {
       marker = `seccomp-ts-mark-${randomBytes(4).toString('hex')}`;
@@ -188,16 +189,29 @@ export async function traceCommand(argv: readonly string[], opts: TraceOptions =
     }
     args.push('--', target, ...argv.slice(1));
     const stdout = opts.stdout === 'stderr' ? 2 : 'inherit';
-    const { status, signal } = await new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      // argv0 for the command is what strace passes: the resolved path (strace cannot set another).
-      const child = spawn(strace, args, { stdio: ['inherit', stdout, 'inherit'], env: env as NodeJS.ProcessEnv });
-      child.on('error', (e) => reject(new LaunchError('EXEC', `cannot run strace: ${e.message}`)));
-      child.on('exit', (code, sig) => resolve({ status: code, signal: sig }));
-    });
+    // Ctrl-C (or a TERM/HUP to the group) ends the command, not this process: the policy of what it
+    // did until then is still written, which is how a server is learned.
+    const ignore = (): void => {};
+    const stops = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+    for (const sig of stops) process.on(sig, ignore);
+    let status: number | null;
+    let signal: NodeJS.Signals | null;
+    try {
+      ({ status, signal } = await new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        // argv0 for the command is what strace passes: the resolved path (strace cannot set another).
+        const child = spawn(strace, args, { stdio: ['inherit', stdout, 'inherit'], env: env as NodeJS.ProcessEnv });
+        child.on('error', (e) => reject(new LaunchError('EXEC', `cannot run strace: ${e.message}`)));
+        child.on('exit', (code, sig) => resolve({ status: code, signal: sig }));
+      }));
+    } finally {
+      for (const sig of stops) process.off(sig, ignore);
+    }
     let log: string;
     try {
       log = readFileSync(logFile, 'utf8');
-    } catch {
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ERR_STRING_TOO_LONG' || e instanceof RangeError) throw new LaunchError('EXEC', 'the trace is too large to read (more than Node can hold in one string); learn a shorter run');
       throw new LaunchError('EXEC', `strace wrote no trace (exit ${signal ?? status}; see its message above)`);
     }
     return { log, ...(marker !== undefined ? { marker } : {}), status, signal, target };

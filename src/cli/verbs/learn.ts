@@ -1,4 +1,6 @@
-import { constants } from 'node:os';
+import { accessSync, constants, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
 import { getArch } from '../../arch/index.js';
 import { LaunchError } from '../../launch/errors.js';
 import { traceCommand } from '../../launch/learn.js';
@@ -34,6 +36,7 @@ thread created by a counting one counts from its creation. COMMAND must be dynam
 
 A trace shows one run only: other inputs or options may need more syscalls. Review the list.
 The exit status is COMMAND's own (128+N when signal N ended it); the policy is written anyway.
+Ctrl-C ends COMMAND, not learn: to learn a server, start it, exercise it, then press Ctrl-C.
 
 Options:
   -o, --output FILE  write the policy to FILE (default: standard output)
@@ -42,6 +45,24 @@ Options:
   --arch A,B         the policy's architectures (default: those the trace shows, e.g. x86_64)
 Needs strace; --after-init needs Linux x86_64.
 `;
+
+/** Fail before running anything when -o cannot be written (a missing directory, no permission). */
+function checkWritable(file: string): void {
+  const d = dirname(file);
+  let ok = false;
+  try {
+    ok = statSync(d).isDirectory();
+    if (ok) accessSync(d, constants.W_OK);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UsageError(`learn: cannot write '${file}': no such directory or permission denied`);
+  try {
+    if (statSync(file).isDirectory()) throw new UsageError(`learn: cannot write '${file}': it is a directory`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+  }
+}
 
 /** `seccomp-ts learn`: run a command under strace and write the allowlist it needs. */
 export const learnVerb: Verb = {
@@ -64,6 +85,7 @@ export const learnVerb: Verb = {
     if (afterInit && keepExec) throw new UsageError('learn: --keep-execve goes without --after-init (after start-up, every execve is counted anyway)');
     const toStdout = values.output === undefined || values.output === '-';
 
+    if (!toStdout) checkWritable(values.output!);
     let result;
     try {
       result = await traceCommand(command, { afterInit, stdout: toStdout ? 'stderr' : 'inherit' });
@@ -107,7 +129,7 @@ export const learnVerb: Verb = {
     writeOutput(values.output ?? '-', text);
     const n = learnedNames(trace).length;
     process.stderr.write(`seccomp-ts: learned ${n} syscalls${afterInit ? ' after start-up' : ''}; ${command[0]} ${outcome}\n`);
-    if (result.signal) return 128 + (constants.signals[result.signal] ?? 0);
+    if (result.signal) return 128 + (osConstants.signals[result.signal] ?? 0);
     return result.status ?? 1;
   },
 };
