@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkPolicy } from '../../src/policy/check.js';
 import { formatFinding } from '../../src/policy/lint.js';
-import { loadPolicy, parsePolicy } from '../../src/policy/parse.js';
+import { toPolicy } from '../../src/policy/filter.js';
+import { parsePolicy } from '../../src/policy/parse.js';
 import { ROOT } from '../_util/tools.js';
 
 // Runs the built CLI (the test runner builds dist/ first).
@@ -46,7 +47,8 @@ test('there are examples to check', () => {
 
 for (const ex of EXAMPLES) {
   test(`examples/${ex} passes check with no errors, and its tests ran`, () => {
-    const policy = loadPolicy(join(ROOT, 'examples', ex));
+    const path = join(ROOT, 'examples', ex);
+    const policy = toPolicy(readFileSync(path, 'utf8'), { file: path });
     const r = checkPolicy(policy);
     const errors = r.findings.filter((f) => f.severity === 'error').map((f) => formatFinding(f));
     assert.equal(errors, []);

@@ -1,7 +1,14 @@
-import { getArch, type Arch } from '../../arch/index.js';
-import { blobAudits, diffFilters, formatDifference, type DiffSide } from '../../policy/diff.js';
-import { compile, toPolicy } from '../../policy/filter.js';
+import { getArch, hostArch, type Arch } from '../../arch/index.js';
+import type { Endian } from '../../bpf/codec.js';
+import { BpfError } from '../../bpf/errors.js';
+import type { Instruction } from '../../bpf/insn.js';
+import { assembleWithInfo } from '../../bpf/text.js';
 import { formatAction } from '../../policy/actions.js';
+import { blobAudits, diffFilters, formatDifference, type DiffSide } from '../../policy/diff.js';
+import { PolicyError } from '../../policy/errors.js';
+import { compile, toPolicy, type Filter } from '../../policy/filter.js';
+import type { Policy } from '../../policy/types.js';
+import { archSymbols } from '../../symbols.js';
 import { UsageError } from '../errors.js';
 import { loadProgram, looksLikeText, parseFlags, readInput } from '../io.js';
 import type { Verb } from '../verb.js';
@@ -9,8 +16,8 @@ import type { Verb } from '../verb.js';
 const USAGE = `usage: seccomp-ts diff A B [--arch A,B] [--json] [--all]
 
 Compares what two filters decide, call by call. A and B may each be a policy (YAML or JSON), an
-OCI/Docker seccomp profile, or a raw filter blob (e.g. exported by libseccomp's
-seccomp_export_bpf). Every syscall number of the architectures involved is tried, with argument
+OCI/Docker seccomp profile, a raw filter blob (e.g. exported by libseccomp's
+seccomp_export_bpf), or text assembly (seccomp-ts disasm's output). Every syscall number of the architectures involved is tried, with argument
 values built from the constants either filter compares arguments with (each value, its
 neighbours, as high and low words, and 0, 2^32-1, 2^64-1), and a call from an architecture
 neither filter serves.
@@ -25,20 +32,50 @@ Options:
   --all        list up to 3 differing calls per syscall (default: the first)
 `;
 
-function side(file: string, arches: readonly Arch[] | undefined): DiffSide {
+/** A filter operand: a policy (compiled), or a program from a blob or text assembly. */
+export type FilterInput =
+  | { readonly kind: 'policy'; readonly label: string; readonly filter: Filter }
+  | { readonly kind: 'program'; readonly label: string; readonly program: Instruction[]; readonly endian: Endian; readonly arch: number | undefined };
+
+/**
+ * Read FILE as a policy or OCI profile (text), else as text assembly, else as a sock_filter blob.
+ * Text that is neither policy nor assembly reports the policy reader's error.
+ */
+export function readFilterInput(file: string, arches: readonly Arch[] | undefined): FilterInput {
   const label = file === '-' ? '<stdin>' : file;
   const bytes = readInput(file);
-  if (looksLikeText(bytes)) {
-    const names = arches?.map((a) => a.name);
-    const policy = toPolicy(new TextDecoder().decode(bytes), { file: label, ...(names ? { arches: names } : {}) });
-    const f = compile(policy, names ? { arches: names } : {});
-    return { label, program: f.instructions, endian: f.endian, audits: f.resolved.arches.map((a) => a.arch.auditArch) };
+  const names = arches?.map((a) => a.name);
+  if (!looksLikeText(bytes)) {
+    const loaded = loadProgram(file, { format: 'bin', ...(arches ? { arch: arches[0] } : {}) });
+    return { kind: 'program', label, program: loaded.program, endian: loaded.endian, arch: loaded.arch };
   }
+  const text = new TextDecoder().decode(bytes);
+  let policy: Policy;
+  try {
+    policy = toPolicy(text, { file: label, ...(names ? { arches: names } : {}) });
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    try {
+      const r = assembleWithInfo(text, { symbols: archSymbols, defaultArch: arches?.[0]?.auditArch, fallbackArch: hostArch()?.auditArch });
+      return { kind: 'program', label, program: r.program, endian: r.endian, arch: r.arch };
+    } catch (e2) {
+      if (e2 instanceof BpfError) throw e; // not assembly either: the policy reader's message is the useful one
+      throw e2;
+    }
+  }
+  return { kind: 'policy', label, filter: compile(policy, names ? { arches: names } : {}) };
+}
+
+function side(file: string, arches: readonly Arch[] | undefined): DiffSide {
   if (arches && new Set(arches.map((a) => a.endian)).size > 1) throw new UsageError('diff: --arch lists architectures of different byte order');
-  const loaded = loadProgram(file, { format: 'bin', ...(arches ? { arch: arches[0] } : {}) });
-  const audits = arches ? arches.map((a) => a.auditArch) : blobAudits(loaded.program);
-  if (audits.length === 0) throw new UsageError(`diff: ${label} checks no architecture it names; say which with --arch`);
-  return { label, program: loaded.program, endian: loaded.endian, audits };
+  const input = readFilterInput(file, arches);
+  if (input.kind === 'policy') {
+    const f = input.filter;
+    return { label: input.label, program: f.instructions, endian: f.endian, audits: f.resolved.arches.map((a) => a.arch.auditArch) };
+  }
+  const audits = arches ? arches.map((a) => a.auditArch) : blobAudits(input.program);
+  if (audits.length === 0) throw new UsageError(`diff: ${input.label} checks no architecture it names; say which with --arch`);
+  return { label: input.label, program: input.program, endian: input.endian, audits };
 }
 
 /** \`seccomp-ts diff\`: the calls two filters decide differently. */

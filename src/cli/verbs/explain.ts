@@ -1,17 +1,17 @@
 import { getArch, hostArch, type Arch } from '../../arch/index.js';
 import { explainFilter, explainProgram, formatExplanation } from '../../policy/explain.js';
-import { compile, toPolicy } from '../../policy/filter.js';
 import { primaryArch } from '../../symbols.js';
 import { UsageError } from '../errors.js';
-import { loadProgram, looksLikeText, oneFile, parseFlags, parseUnsigned, readInput } from '../io.js';
+import { oneFile, parseFlags, parseUnsigned } from '../io.js';
+import { readFilterInput } from './diff.js';
 import type { Verb } from '../verb.js';
 
 const USAGE = `usage: seccomp-ts explain POLICY|FILE --syscall NAME|NR [--args A0,A1,...] [--arch ARCH] [--ip N]
 
 Explains the decision for one call: the action, the policy rule that produced it (file:line:col)
 and the path through the compiled filter (the instructions executed, with the registers before
-each). POLICY is a policy (YAML or JSON) or an OCI/Docker profile; FILE a raw filter blob, for
-which only the action and the path are shown.
+each). POLICY is a policy (YAML or JSON) or an OCI/Docker profile; FILE a raw filter blob or text
+assembly, for which only the action and the path are shown.
 
 Options:
   --syscall NAME|NR  syscall name on ARCH, or its number (decimal or 0x hex)
@@ -37,18 +37,16 @@ export const explainVerb: Verb = {
     if (args.length > 6) throw new UsageError(`explain: --args has ${args.length} values; a syscall has at most 6`);
     const ip = values.ip === undefined ? 0n : parseUnsigned(values.ip, '--ip');
     const given = values.arch === undefined ? undefined : getArch(values.arch);
-    const label = file === '-' ? '<stdin>' : file;
-    const bytes = readInput(file);
+    // The policy is compiled for its own architectures; --arch only says where the call comes from.
+    const input = readFilterInput(file, undefined);
     let text: string;
-    if (looksLikeText(bytes)) {
-      const filter = compile(toPolicy(new TextDecoder().decode(bytes), { file: label }));
-      const arch: Arch = given ?? filter.resolved.arches[0]!.arch;
-      text = formatExplanation(explainFilter(filter, { syscall, arch, args, ip }));
+    if (input.kind === 'policy') {
+      const arch: Arch = given ?? input.filter.resolved.arches[0]!.arch;
+      text = formatExplanation(explainFilter(input.filter, { syscall, arch, args, ip }));
     } else {
-      const loaded = loadProgram(file, { format: 'bin', ...(given ? { arch: given } : {}) });
-      const arch = given ?? (loaded.arch !== undefined ? primaryArch(loaded.arch) : undefined) ?? hostArch();
+      const arch = given ?? (input.arch !== undefined ? primaryArch(input.arch) : undefined) ?? hostArch();
       if (!arch) throw new UsageError('explain: cannot tell which architecture the call is from; pass --arch');
-      text = formatExplanation(explainProgram(loaded.program, loaded.endian, { syscall, arch, args, ip }));
+      text = formatExplanation(explainProgram(input.program, input.endian, { syscall, arch, args, ip }));
     }
     process.stdout.write(text);
     return 0;
