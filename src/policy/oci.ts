@@ -14,16 +14,24 @@
  * - runc (libcontainer/seccomp) builds the libseccomp filter: the native architecture is always
  *   in it (libseccomp adds it) besides the listed ones; SCMP_ACT_ERRNO and SCMP_ACT_TRACE without
  *   errnoRet mean EPERM; SCMP_ACT_KILL is kill-thread; a rule whose action equals the default
- *   action is skipped; names libseccomp does not know are skipped; conditions in one entry are
+ *   action is skipped; names it cannot resolve are skipped; conditions in one entry are
  *   AND-ed, except that when two of them test the same argument runc adds each condition as a
  *   rule of its own (OR-ed), because libseccomp rejects two conditions on one argument. The
  *   bad-architecture action is libseccomp's default, kill-thread.
  * - SCMP_CMP_MASKED_EQ follows libseccomp: `value` is the mask and `valueTwo` the compared value,
- *   `(arg & value) == valueTwo`. Comparisons are on all 64 bits on 64-bit architectures.
+ *   `(arg & value) == valueTwo` (a valueTwo with bits outside the mask is refused: it can never
+ *   match, yet libseccomp's code may let it). Comparisons are on all 64 bits on 64-bit ABIs.
  *
- * Not reproduced: runc's ENOSYS patch for syscalls newer than the profile (patchbpf), and
- * libseccomp's own order among overlapping conditional rules of different actions (a Policy uses
- * the most restrictive; policyToOci refuses policies where the two could differ).
+ * Where the result knowingly differs from libseccomp (tested against it in test/policy/oci.test.ts):
+ * - Names are resolved with seccomp-ts's tables, which know syscalls an older libseccomp skips
+ *   (mseal, listmount, ...); names no table knows are dropped with a note, and so are placeholders
+ *   such as x86_64's epoll_ctl_old that libseccomp knows but the kernel does not implement.
+ * - x32: libseccomp compares only the low 32 bits of arguments; seccomp-ts compares all 64.
+ * - Numbers from 0x80000000 on AUDIT_ARCH_X86_64 (no syscall has one): libseccomp gives the
+ *   bad-architecture action, seccomp-ts the x86_64 default; both deny.
+ * - Not reproduced: runc's ENOSYS patch for syscalls newer than the profile (patchbpf), and
+ *   libseccomp's own order among overlapping conditional rules of different actions (a Policy
+ *   uses the most restrictive; policyToOci refuses policies where the two could differ).
  *
  * Numbers may be full uint64 values: pass the JSON text (not JSON.parse's result) to keep them
  * exact; it is read with the yaml package with integers as BigInt, and errors then carry
