@@ -44,9 +44,10 @@ function list(verb: string, flag: string, v: string): string[] {
 
 /**
  * The filter for `exec`/`preload` from --policy, --allow/--deny/--default, or the SECCOMP_*
- * environment variables; with --verbose, the blog's `adding NAME ...` lines on stderr.
+ * environment variables, compiled for `arches` (default: the policy's, else this machine's);
+ * with --verbose, the blog's `adding NAME ...` lines on stderr.
  */
-export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEnv = process.env): Filter {
+export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEnv = process.env, arches?: readonly string[]): Filter {
   const fromLists = f.allow !== undefined || f.deny !== undefined;
   if (f.policy !== undefined && fromLists) throw new UsageError(`${verb}: give --policy or --allow/--deny, not both`);
   if (f.default !== undefined && !fromLists) throw new UsageError(`${verb}: --default goes with --allow or --deny`);
@@ -54,7 +55,7 @@ export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEn
   let listed: readonly string[] = [];
   if (f.policy !== undefined) {
     const text = new TextDecoder().decode(readInput(f.policy));
-    filter = compile(text, { file: f.policy === '-' ? '<stdin>' : f.policy });
+    filter = compile(text, { file: f.policy === '-' ? '<stdin>' : f.policy, ...(arches ? { arches } : {}) });
   } else {
     let policy: Policy;
     if (fromLists) {
@@ -70,7 +71,7 @@ export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEn
       const v = fromEnv.names.includes('SECCOMP_SYSCALL_ALLOW') ? env.SECCOMP_SYSCALL_ALLOW : fromEnv.names.includes('SECCOMP_SYSCALL_DENY') ? env.SECCOMP_SYSCALL_DENY : undefined;
       listed = v === undefined ? [] : v.split(':').map((s) => s.trim());
     }
-    filter = compile(policy);
+    filter = compile(policy, arches ? { arches } : {});
   }
   for (const w of filter.warnings) process.stderr.write(`seccomp-ts: warning: ${w.message}\n`);
   if (f.verbose) for (const name of listed) process.stderr.write(`adding ${name} to the process seccomp filter\n`);
