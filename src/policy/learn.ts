@@ -94,7 +94,7 @@ interface Link {
   readonly thread: boolean;
 }
 
-const PREFIX = /^(\d+)\s+(?:\[\s*(-?\d+)\]\s+)?(.*)$/;
+const PREFIX = /^(\d+)\s+(?:\[\s*([^\]\s]*)\s*\]\s+)?(.*)$/;
 const PERSONALITY = /^\[ Process PID=(\d+) runs in (.+) mode\. \]$/;
 const RESUMED = /^<\.\.\. ([A-Za-z0-9_#]+) resumed>(.*)$/;
 const START = /^([A-Za-z_][A-Za-z0-9_#]*)\((.*)$/;
@@ -150,7 +150,8 @@ export function parseStraceLog(text: string, opts: StraceParseOptions = {}): Lea
       return;
     }
     const tid = Number(p[1]);
-    const nr = p[2] === undefined ? undefined : Number(p[2]);
+    // `[????]` or the like: strace could not read the number; the name decides.
+    const nr = p[2] !== undefined && /^-?\d+$/.test(p[2]) ? Number(p[2]) : undefined;
     const body = p[3];
     tids.add(tid);
     const pers = PERSONALITY.exec(body);
