@@ -14,6 +14,21 @@ export default defineConfig([
     splitting: false,
   },
   {
+    // The register hook: CommonJS (--require), and an ESM entry (--import) that loads it.
+    entry: { register: 'src/register.ts' },
+    format: ['cjs'],
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+  },
+  {
+    entry: { register: 'src/register-esm.ts' },
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+  },
+  {
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],
     target: 'node20',
