@@ -5,6 +5,7 @@
  */
 import { syscallNumber, type Arch } from '../arch/index.js';
 import { GROUP_DATA } from './groups-data.js';
+import { NODE_RUNTIME_GROUP } from './node-runtime.js';
 import { SYSTEMD_GROUPS } from './systemd-groups.js';
 
 /** A group's members: a fixed list, or one computed per architecture. */
@@ -17,6 +18,7 @@ interface GroupDef {
 
 const registry = new Map<string, GroupDef>();
 for (const [name, def] of Object.entries(GROUP_DATA)) registry.set(name, def);
+registry.set('@node-runtime', NODE_RUNTIME_GROUP);
 // systemd's group names (systemd-groups.ts); they take over @basic-io and @signal, which have the same members.
 for (const d of SYSTEMD_GROUPS) registry.set(d.name, Object.freeze({ description: d.purpose, members: d.members }));
 
