@@ -22,6 +22,8 @@ export interface CheckOptions {
   readonly arches?: readonly string[];
   /** The program that installs the filter (see LintOptions.for). */
   readonly for?: 'bwrap';
+  /** See LintOptions.portable; default: true when `arches` is given. */
+  readonly portable?: boolean;
 }
 
 /** One run of one policy test on one architecture. */
@@ -119,6 +121,7 @@ export function checkPolicy(policy: Policy, opts: CheckOptions = {}): CheckResul
   }
   const tests = runPolicyTests(policy, resolved, program);
   findings.push(...tests.findings);
-  findings.push(...lintPolicy(policy, resolved, { instructionCount: program.length, ...(opts.for ? { for: opts.for } : {}) }));
+  const portable = opts.portable ?? opts.arches !== undefined;
+  findings.push(...lintPolicy(policy, resolved, { instructionCount: program.length, portable, ...(opts.for ? { for: opts.for } : {}) }));
   return Object.freeze({ resolved, program, runs: tests.runs, findings, ok: !findings.some((f) => f.severity === 'error') });
 }

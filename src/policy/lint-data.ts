@@ -145,13 +145,13 @@ export const FILTER_SIZE = Object.freeze({
 
 /** Every lint rule: its id, default severity and one line of documentation. */
 export const LINT_RULES: Readonly<Record<string, { readonly severity: 'error' | 'warning'; readonly summary: string }>> = Object.freeze({
-  'denylist-bypass': { severity: 'error', summary: 'a syscall is denied but an equivalent one (or io_uring) is still allowed' },
+  'denylist-bypass': { severity: 'error', summary: 'a default-allow policy denies a syscall but not an equivalent one (or io_uring)' },
   'multiplexer-bypass': { severity: 'error', summary: 'socket or IPC calls are restricted, but socketcall/ipc reaches them unchecked' },
   'allow-by-default': { severity: 'warning', summary: 'the default action allows every syscall not listed' },
   'errno-for-sensitive': { severity: 'warning', summary: 'a security-sensitive syscall is denied with an errno instead of killing' },
   'shadowed-rule': { severity: 'error', summary: 'a rule can never decide: an unconditional, more restrictive rule covers the same syscall' },
   'contradictory-args': { severity: 'error', summary: "a rule's argument checks can never all hold" },
-  'syscall-not-on-any-arch': { severity: 'error', summary: 'a syscall of a rule exists on none of the listed architectures' },
+  'syscall-not-on-any-arch': { severity: 'error', summary: 'a syscall of a rule exists on none of the listed architectures (warning for OCI profiles and --arch)' },
   'syscall-not-on-arch': { severity: 'warning', summary: 'a syscall of a rule is missing on some listed architectures' },
   'arg-width': { severity: 'warning', summary: 'a 64-bit check on an argument the kernel reads as 32 bits' },
   'filter-size': { severity: 'error', summary: 'the filter is longer than the kernel accepts (warning when close)' },

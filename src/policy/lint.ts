@@ -39,6 +39,11 @@ export interface LintOptions {
   readonly instructionCount?: number;
   /** The program that installs the filter; `bwrap` checks that execve stays possible. */
   readonly for?: 'bwrap';
+  /**
+   * The policy is meant for more architectures than these (an OCI profile, or --arch narrowing
+   * the policy's list): an entry missing on every checked one is a warning, not an error.
+   */
+  readonly portable?: boolean;
 }
 
 /** `file:line:col: error [rule]: message`: a finding as one line. */
@@ -92,6 +97,8 @@ class PerArch {
 function denylistBypass(resolved: ResolvedPolicy): Finding[] {
   const acc = new PerArch();
   for (const ra of resolved.arches) {
+    // A denylist's problem: in an allowlist, what is not listed is refused anyway.
+    if (!allowsAll(ra.defaultAction)) continue;
     for (const fam of EQUIVALENT_FAMILIES) {
       const denied: { name: string; rule: ResolvedRule }[] = [];
       const open: string[] = [];
@@ -307,7 +314,7 @@ function contradictoryArgs(policy: Policy): Finding[] {
   return out;
 }
 
-function missingSyscalls(policy: Policy, arches: readonly Arch[]): Finding[] {
+function missingSyscalls(policy: Policy, arches: readonly Arch[], portable: boolean): Finding[] {
   const out: Finding[] = [];
   for (const rule of policy.rules) {
     rule.syscalls.forEach((entry, j) => {
@@ -316,7 +323,10 @@ function missingSyscalls(policy: Policy, arches: readonly Arch[]): Finding[] {
       if (on.length === arches.length) return;
       const missing = arches.filter((a) => !on.includes(a)).map((a) => a.name);
       const what = entry.startsWith('@') ? `group ${entry} has no member that exists` : `syscall ${entry} does not exist`;
-      if (on.length === 0) out.push(finding('syscall-not-on-any-arch', `${what} on ${list(missing)}, so this entry never matches`, pos));
+      if (on.length === 0) {
+        const msg = `${what} on ${list(missing)}, so this entry never matches${portable ? ' here' : ''}`;
+        out.push(finding('syscall-not-on-any-arch', msg, pos, portable ? 'warning' : undefined));
+      }
       else out.push(finding('syscall-not-on-arch', `${what} on ${list(missing)} (it is skipped there)`, pos));
     });
   }
@@ -408,7 +418,7 @@ export function lintPolicy(policy: Policy, resolved: ResolvedPolicy, opts: LintO
     ...errnoForSensitive(policy, arches),
     ...shadowedRules(resolved),
     ...contradictoryArgs(policy),
-    ...missingSyscalls(policy, arches),
+    ...missingSyscalls(policy, arches, opts.portable === true),
     ...argWidth(policy, arches),
     ...filterSize(opts.instructionCount, policy.source),
     ...(opts.for === 'bwrap' ? bwrapExecve(resolved) : []),

@@ -8,7 +8,7 @@ import { checkPolicy } from '../../src/policy/check.js';
 import { formatFinding } from '../../src/policy/lint.js';
 import { toPolicy } from '../../src/policy/filter.js';
 import { parsePolicy } from '../../src/policy/parse.js';
-import { ROOT } from '../_util/tools.js';
+import { ROOT, sharedFixture } from '../_util/tools.js';
 
 // Runs the built CLI (the test runner builds dist/ first).
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -114,6 +114,21 @@ test('cli: warnings alone exit 0; --for bwrap warns about a denied execve', () =
   const r = cli('check', p, '--for', 'bwrap');
   assert.is(r.status, 0, r.err);
   assert.match(r.out, /warning \[bwrap-execve\]: bubblewrap installs the filter/);
+});
+
+const MOBY = sharedFixture('moby-default.json');
+(MOBY ? test : test.skip)("cli: moby's default profile: names of other architectures are warnings; socketcall on i386 is an error", () => {
+  const r = cli('check', MOBY!, '--json');
+  assert.is(r.status, 1, r.err);
+  const j = JSON.parse(r.out) as { arches: string[]; findings: { rule: string; severity: string; message: string }[] };
+  assert.equal(j.arches, ['x86_64', 'i386', 'x32']);
+  const errors = j.findings.filter((f) => f.severity === 'error');
+  // The profile allows socket unless the family is AF_VSOCK (40), and allows socketcall outright.
+  assert.equal(errors.map((f) => f.rule), ['multiplexer-bypass']);
+  assert.match(errors[0]!.message, /socket.*socketcall.*i386/);
+  assert.ok(j.findings.some((f) => f.rule === 'syscall-not-on-any-arch' && f.severity === 'warning' && /riscv_hwprobe/.test(f.message)));
+  const x86only = cli('check', MOBY!, '--arch', 'x86_64');
+  assert.is(x86only.status, 0, x86only.out);
 });
 
 test('cli: an error finding exits 1', () => {

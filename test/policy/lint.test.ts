@@ -50,10 +50,10 @@ const CASES: Case[] = [
     line: 4, says: 'execveat',
   },
   {
-    rule: 'denylist-bypass', what: 'allowlist that explicitly allows readv next to a denied read',
-    bad: `defaultAction: kill_process\narchitectures: [x86_64]\nrules:\n  - syscalls: [readv]\n    action: allow\n  - syscalls: [read]\n    action: errno(EPERM)\n`,
-    good: `defaultAction: kill_process\narchitectures: [x86_64]\nrules:\n  - syscalls: [readv, read]\n    action: allow\n`,
-    line: 6, says: 'readv',
+    rule: 'denylist-bypass', what: 'only in default-allow policies: an allowlist refusing clone3 with ENOSYS is fine',
+    bad: `defaultAction: log\narchitectures: [x86_64]\nrules:\n  - syscalls: [clone3]\n    action: errno(ENOSYS)\n`,
+    good: `defaultAction: errno(EPERM)\narchitectures: [x86_64]\nrules:\n  - syscalls: [clone, fork]\n    action: allow\n  - syscalls: [clone3]\n    action: errno(ENOSYS)\n`,
+    line: 4, says: 'clone, fork, vfork',
   },
   {
     rule: 'multiplexer-bypass', what: 'socket checked, socketcall open on i386',
@@ -153,6 +153,15 @@ for (const c of CASES) {
 test('every lint rule has a case in the table (or a test below)', () => {
   const covered = new Set([...CASES.map((c) => c.rule), 'filter-size', 'resolve-warning']);
   assert.equal(Object.keys(LINT_RULES).filter((r) => !covered.has(r)), []);
+});
+
+test('syscall-not-on-any-arch is a warning for portable policies (OCI profiles, --arch)', () => {
+  const yaml = `defaultAction: kill_process\narchitectures: [x86_64, aarch64]\nrules:\n  - syscalls: [open, openat]\n    action: allow\n`;
+  const policy = parsePolicy(yaml, { file: FILE });
+  const narrowed = resolvePolicy(policy, { arches: ['aarch64'] });
+  assert.is(lintPolicy(policy, narrowed).find((f) => f.rule === 'syscall-not-on-any-arch')?.severity, 'error');
+  assert.is(lintPolicy(policy, narrowed, { portable: true }).find((f) => f.rule === 'syscall-not-on-any-arch')?.severity, 'warning');
+  assert.is(checkPolicy(policy, { arches: ['aarch64'] }).findings.find((f) => f.rule === 'syscall-not-on-any-arch')?.severity, 'warning');
 });
 
 test('bwrap-execve is only judged for --for bwrap', () => {

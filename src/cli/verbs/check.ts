@@ -1,6 +1,7 @@
 import { getArch } from '../../arch/index.js';
 import { checkPolicy } from '../../policy/check.js';
 import { toPolicy } from '../../policy/filter.js';
+import { isOciProfile } from '../../policy/oci.js';
 import { formatFinding, type Finding } from '../../policy/lint.js';
 import { UsageError } from '../errors.js';
 import { oneFile, parseFlags, readInput } from '../io.js';
@@ -21,6 +22,15 @@ Options:
   --for bwrap    the filter will be installed by bubblewrap (bwrap --seccomp), which still has to
                  execve the program: warn when execve is denied
 `;
+
+function isOci(text: string): boolean {
+  if (!text.trimStart().startsWith('{')) return false;
+  try {
+    return isOciProfile(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
 
 function findingJson(f: Finding): Record<string, unknown> {
   return {
@@ -43,8 +53,11 @@ export const checkVerb: Verb = {
     if (values.for !== undefined && values.for !== 'bwrap') throw new UsageError(`check: --for knows only 'bwrap', not '${values.for}'`);
     const arches = values.arch === undefined ? undefined : values.arch.split(',').map((a) => getArch(a.trim()).name);
     const name = file === '-' ? '<stdin>' : file;
-    const policy = toPolicy(new TextDecoder().decode(readInput(file)), { file: name, ...(arches ? { arches } : {}) });
-    const r = checkPolicy(policy, { ...(arches ? { arches } : {}), ...(values.for === 'bwrap' ? { for: 'bwrap' as const } : {}) });
+    const text = new TextDecoder().decode(readInput(file));
+    const policy = toPolicy(text, { file: name, ...(arches ? { arches } : {}) });
+    // An OCI profile names syscalls of every architecture Docker supports.
+    const portable = arches !== undefined || isOci(text);
+    const r = checkPolicy(policy, { portable, ...(arches ? { arches } : {}), ...(values.for === 'bwrap' ? { for: 'bwrap' as const } : {}) });
     const failed = r.runs.filter((x) => !x.passed).length;
     const errors = r.findings.filter((f) => f.severity === 'error').length;
     const warnings = r.findings.length - errors;
@@ -59,7 +72,7 @@ export const checkVerb: Verb = {
       }
       const arches = r.resolved.arches.map((a) => a.arch.name).join(', ');
       lines.push(
-        `${name}: ${r.ok ? 'ok' : 'FAILED'}: ${r.program.length} instructions for ${arches}; ${r.runs.length - failed}/${r.runs.length} test runs passed; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+        `${name}: ${r.ok ? 'ok' : 'FAILED'}: ${r.program.length} instructions for ${arches}; ${r.runs.length ? `${r.runs.length - failed}/${r.runs.length} test runs passed` : 'no tests'}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
       );
       process.stdout.write(lines.join('\n') + '\n');
     }
