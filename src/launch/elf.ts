@@ -8,30 +8,43 @@
  */
 import { LaunchError } from './errors.js';
 
-/** e_type values. */
+/** e_type of a fixed-address executable. */
 export const ET_EXEC = 2;
+/** e_type of a position-independent executable or shared object. */
 export const ET_DYN = 3;
-/** e_machine values. */
+/** e_machine of x86_64. */
 export const EM_X86_64 = 62;
+/** e_machine of aarch64. */
 export const EM_AARCH64 = 183;
 
-/** p_type values. */
+/** p_type of a segment the kernel or loader maps. */
 export const PT_LOAD = 1;
+/** p_type of the dynamic section's segment. */
 export const PT_DYNAMIC = 2;
+/** p_type saying whether the stack must be executable (flags RW: it need not). */
 export const PT_GNU_STACK = 0x6474e551;
-/** p_flags bits. */
+/** p_flags: executable. */
 export const PF_X = 1;
+/** p_flags: writable. */
 export const PF_W = 2;
+/** p_flags: readable. */
 export const PF_R = 4;
 
-/** d_tag values used by {@link dynamicSection}. */
+/** d_tag: end of the dynamic section. */
 export const DT_NULL = 0;
+/** d_tag: address of the SysV symbol hash table. */
 export const DT_HASH = 4;
+/** d_tag: address of the dynamic string table. */
 export const DT_STRTAB = 5;
+/** d_tag: address of the dynamic symbol table. */
 export const DT_SYMTAB = 6;
+/** d_tag: size of the string table. */
 export const DT_STRSZ = 10;
+/** d_tag: size of one symbol entry (24 for ELF64). */
 export const DT_SYMENT = 11;
+/** d_tag: address of the initializer the loader calls (relocated by the loader itself). */
 export const DT_INIT = 12;
+/** d_tag: string-table offset of the object's soname. */
 export const DT_SONAME = 14;
 
 const EHDR_SIZE = 64;
