@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toDot } from '../../src/bpf/dot.js';
@@ -7,7 +10,8 @@ import { stmt } from '../../src/bpf/insn.js';
 import { BPF_K, BPF_RET } from '../../src/bpf/opcodes.js';
 import { assemble } from '../../src/bpf/text.js';
 import { archSymbols } from '../../src/symbols.js';
-import { needTool } from '../_util/tools.js';
+import { ROOT, needTool } from '../_util/tools.js';
+import { encode } from '../../src/bpf/codec.js';
 
 const X86_64 = 0xc000003e;
 const I386 = 0x40000003;
@@ -125,6 +129,15 @@ const haveDot = needTool('dot', 'graphviz');
     assert.ok(svg.includes(text), `SVG shows ${text}`);
   }
   assert.ok(svg.includes('fill="#8fd18f"'), 'allow leaf is green');
+});
+
+test('cli: disasm --format dot prints the same graph for a blob', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-dot-'));
+  const file = join(dir, 'two-arch.bpf');
+  writeFileSync(file, encode(program, 'little'));
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'disasm', file, '--format', 'dot'], { encoding: 'utf8', timeout: 30000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, toDot(program, { symbols: archSymbols, title: file }));
 });
 
 test.run();
