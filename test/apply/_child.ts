@@ -3,7 +3,9 @@
  * filter is loaded there, never in the test runner) and builds small x86_64 test filters.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { Assembler } from '../../src/bpf/builder.js';
 import { stmt } from '../../src/bpf/insn.js';
 import type { Program } from '../../src/bpf/insn.js';
@@ -34,9 +36,26 @@ export interface ChildResult {
   stderr: string;
 }
 
+let bundle: string | undefined;
+/**
+ * The fixture and the sources it imports as one ES module, built once per test process (esbuild
+ * comes with tsup and tsx). It lives under node_modules/.cache so that its bare imports (ffi-rs,
+ * yaml, zod) resolve to the project's packages.
+ */
+function fixtureBundle(): string {
+  if (bundle) return bundle;
+  const dir = join(ROOT, 'node_modules', '.cache', 'seccomp-ts-tests');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `apply-child-${process.pid}.mjs`);
+  buildSync({ entryPoints: [FIXTURE], outfile: out, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'error' });
+  process.on('exit', () => rmSync(out, { force: true }));
+  bundle = out;
+  return out;
+}
+
 /** Run the fixture with these steps; `prefix` is a command (e.g. setpriv ...) to run node under. */
 export function runChild(steps: Step[], prefix: string[] = []): ChildResult {
-  const argv = [process.execPath, '--import', 'tsx', FIXTURE, JSON.stringify(steps)];
+  const argv = [process.execPath, fixtureBundle(), JSON.stringify(steps)];
   const cmd = [...prefix, ...argv];
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, encoding: 'utf8', timeout: 30000, killSignal: 'SIGKILL' });
   if (r.error) throw r.error;

@@ -11,6 +11,10 @@ import { BPF_ABS, BPF_LD, BPF_W } from '../../src/bpf/opcodes.js';
 import { encodeAction, SECCOMP_RET_ALLOW } from '../../src/bpf/seccomp.js';
 import { encode } from '../../src/bpf/codec.js';
 import { needTool } from '../_util/tools.js';
+import { actionsAvailable } from '../../src/apply/index.js';
+import { hostAbi } from '../../src/apply/host.js';
+import { kernelHasAction } from '../../src/apply/kernel.js';
+import { ACTIONS } from '../../src/bpf/seccomp.js';
 import { ALLOW_ALL, line, NR, onSyscalls, RET_K, runChild, wire, X86_64_LINUX, type Line } from './_child.js';
 
 const it = X86_64_LINUX ? test : test.skip;
@@ -37,6 +41,24 @@ it('TSYNC (default): every thread shows Seccomp: 2, with one more filter per app
   assert.ok(t0.every((t) => t.filters === base));
   assert.equal(t1.map((t) => [t.seccomp, t.filters, t.nnp]), t1.map(() => [2, base + 1, 1]));
   assert.equal(t2.map((t) => [t.seccomp, t.filters, t.nnp]), t2.map(() => [2, base + 2, 1]));
+});
+
+it('ESRCH instead of a thread id when TSYNC_ESRCH is asked for (raw flags)', () => {
+  const r = runChild([{ op: 'status' }, { op: 'workerApply', filter: ALLOW }, { op: 'raw', filter: ALLOW, flags: 1 | 16, nnp: true }, { op: 'status' }]);
+  assert.is(r.status, 0, r.stderr);
+  const e = line(r, 'raw').error;
+  assert.equal([e?.code, e?.errno], ['ESRCH', 3]);
+  assert.match(e?.message ?? '', /could not be synchronized/);
+  assert.is(line(r, 'status', 1).filters, line(r, 'status').filters);
+});
+
+// SECCOMP_GET_ACTION_AVAIL only answers a question, so this one runs in the test process.
+it('actionsAvailable() (from /proc) agrees with asking seccomp(SECCOMP_GET_ACTION_AVAIL) per action', () => {
+  const host = hostAbi()!;
+  const asked = ACTIONS.filter((a) => kernelHasAction(host, a.value)).map((a) => a.name);
+  assert.equal([...actionsAvailable()].sort(), asked.sort());
+  assert.ok(asked.includes('errno') && asked.includes('allow'));
+  assert.is(kernelHasAction(host, 0x7ffe0000), false, 'a value that is no action');
 });
 
 it('tsync: false confines the calling thread only', () => {
