@@ -3,7 +3,7 @@
  * compiler), gcc-built helper programs in a temp dir, and writing generated ELF files.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syscallNumber } from '../../src/arch/index.js';
@@ -44,9 +44,16 @@ export function denylist(names: readonly string[], action: number): Instruction[
 /** The program that allows everything. */
 export const ALLOW_ALL: Instruction[] = [stmt(RET, SECCOMP_RET_ALLOW)];
 
-/** A fresh temp dir for this test file. */
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed when the test process exits. */
 export function tempDir(label: string): string {
-  return mkdtempSync(join(tmpdir(), `seccomp-ts-${label}-`));
+  const d = mkdtempSync(join(tmpdir(), `seccomp-ts-${label}-`));
+  made.push(d);
+  return d;
 }
 
 /** Write an executable file. */
