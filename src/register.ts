@@ -71,19 +71,21 @@ function othersBlocked(): boolean {
  * of /dev/null asynchronously is such a request, with nothing to undo.
  */
 function settleThreadPool(): void {
-  close(openSync('/dev/null', 'r'), () => {});
-  let readable = true;
   try {
-    othersBlocked();
+    close(openSync('/dev/null', 'r'), () => {});
   } catch {
-    readable = false; // no /proc: install without waiting (threads started later are still covered)
+    // No /dev/null: nothing to start the pool with; the filter goes on regardless.
   }
-  if (!readable) return;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   const end = Date.now() + SETTLE_MS;
-  let calm = 0;
-  while (calm < 2 && Date.now() < end) {
-    calm = othersBlocked() ? calm + 1 : 0;
+  for (let calm = 0; calm < 2 && Date.now() < end; ) {
+    let idle: boolean;
+    try {
+      idle = othersBlocked();
+    } catch {
+      return; // no /proc: install without waiting (threads started later inherit the filter anyway)
+    }
+    calm = idle ? calm + 1 : 0;
     if (calm < 2) Atomics.wait(cell, 0, 0, 1);
   }
 }
