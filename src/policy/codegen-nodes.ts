@@ -57,6 +57,15 @@ export class NodePool {
     return n;
   }
 
+  /**
+   * A search-tree node `if (A >= k) t else f` on the syscall number, not interned: tree nodes
+   * are unique by construction (neighbouring ranges never share an outcome), so hashing them
+   * would only cost compile time.
+   */
+  split(k: number, t: Node, f: Node): Node {
+    return Object.freeze({ id: this.counter.next++, kind: 'jmp', op: 'jge', k: k >>> 0, t, f });
+  }
+
   /** LD W ABS off; next */
   ld(off: number, next: Node): Node {
     return this.intern(`l${off},${next.id}`, (id) => Object.freeze({ id, kind: 'ld', off, next }));
@@ -73,7 +82,7 @@ export class NodePool {
   /** ALU AND k; next */
   and(k: number, next: Node): Node {
     const v = k >>> 0;
-    if (v === 0xffffffff) return next;
+    if (v === 0xffffffff || !usesA(next)) return next; // a result nobody reads
     return this.intern(`a${v},${next.id}`, (id) => Object.freeze({ id, kind: 'and', k: v, next }));
   }
 

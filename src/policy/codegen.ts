@@ -130,7 +130,13 @@ export function blockRanges(p: NodePool, listed: readonly ResolvedArch[], badArc
   for (const ra of listed) {
     for (const [nr, sc] of ra.syscalls) points.push({ nr: nr >>> 0, node: syscallNode(p, ra.arch, sc, ra.defaultAction) });
   }
-  points.sort((x, y) => x.nr - y.nr);
+  // The resolver hands out maps in number order; sort only when that is not so.
+  for (let x = 1; x < points.length; x++) {
+    if (points[x - 1].nr > points[x].nr) {
+      points.sort((a, b) => a.nr - b.nr);
+      break;
+    }
+  }
   const out: { lo: number; hi: number; node: Node }[] = [];
   const add = (lo: number, hi: number, node: Node) => {
     const last = out[out.length - 1];
@@ -175,7 +181,6 @@ export function blockRanges(p: NodePool, listed: readonly ResolvedArch[], badArc
 
 /** Weight given to every range on top of its real numbers, so empty ranges are not pushed arbitrarily deep. */
 const EPSILON = 0.05;
-const LAMBDAS = [EPSILON, 0.25, 0.5, 1, 2, 4, 16, 1e6];
 
 // Scratch tables of the dynamic programme, reused between calls (compile time matters). The
 // cost table is kept twice, by row and by column, so both inner-loop reads are sequential.
@@ -188,7 +193,7 @@ let rootBuf = new Int32Array(0);
  * neighbours, and the tree minimises sum(weight * depth). Knuth's monotone-root property makes it
  * O(n^2). Returns root[i * n + j] = the last leaf of the left subtree of leaves i..j.
  */
-export function optimalRoots(w: readonly number[]): Int32Array {
+export function optimalRoots(w: ArrayLike<number>): Int32Array {
   const n = w.length;
   if (rowBuf.length < n * n) {
     rowBuf = new Float64Array(n * n);
@@ -245,58 +250,108 @@ function leafDepths(root: Int32Array, n: number): Int32Array {
   return d;
 }
 
+/** Range lists longer than this are split by weight first, so each DP table stays small (compile time). */
+const DP_MAX = 32;
+
 /**
- * The search tree over `ranges`: the weighted optimum (mean cost over the ABI's real syscall
- * numbers), unless that pushes a real number more than one level deeper than a balanced tree
- * would; then the weights are flattened step by step (w + lambda) until the worst case fits.
+ * Instructions a leaf executes for a call whose arguments are all zero (1 for a plain RET): the
+ * common case the search tree budgets for when it places leaves with argument checks.
+ */
+function zeroArgCost(n: Node, memo: Map<Node, number>): number {
+  const hit = memo.get(n);
+  if (hit !== undefined) return hit;
+  let a = 0;
+  let steps = 0;
+  let cur = n;
+  for (;;) {
+    steps++;
+    if (cur.kind === 'ret') break;
+    if (cur.kind === 'ld') {
+      a = 0; // leaves load only arguments (or the nr, which never happens below the tree)
+      cur = cur.next;
+    } else if (cur.kind === 'and') {
+      a = (a & cur.k) >>> 0;
+      cur = cur.next;
+    } else {
+      const k = cur.k;
+      const taken = cur.op === 'jeq' ? a === k : cur.op === 'jgt' ? a > k : cur.op === 'jge' ? a >= k : (a & k) !== 0;
+      cur = taken ? cur.t : cur.f;
+    }
+  }
+  memo.set(n, steps);
+  return steps;
+}
+
+/**
+ * The search tree over `ranges`. The shape minimises the mean cost over the ABI's real syscall
+ * numbers (optimal alphabetic tree), under a worst-case budget: a real number may sit at most one
+ * level deeper than in a balanced tree, counting a leaf's own argument checks (zero arguments) as
+ * depth, so expensive leaves rise. Budget misses are fixed by boosting the weights of the leaves
+ * that miss, then by flattening all weights; long range lists are first split by weight.
  */
 export function searchTree(p: NodePool, ranges: readonly NrRange[]): Node {
   const n = ranges.length;
-  if (n === 1) return ranges[0].node;
-  if (n > 1500) return balancedTree(p, ranges, 0, n - 1);
-  const limit = Math.ceil(Math.log2(n)) + 1;
-  const fits = (lambda: number): Int32Array | undefined => {
-    const root = optimalRoots(ranges.map((r) => r.weight + lambda));
-    const d = leafDepths(root, n);
-    for (let i = 0; i < n; i++) if (d[i] > (ranges[i].weight > 0 ? limit : limit + 2)) return undefined;
-    return root.slice(0, n * n);
-  };
-  // The smallest flattening that meets the limit: the first try usually does; else bisect.
-  let root = fits(LAMBDAS[0]);
-  if (!root) {
-    let lo = 0;
-    let hi = LAMBDAS.length - 1;
-    root = fits(LAMBDAS[hi])!; // w + 1e6 is balanced, which always fits
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      const r = fits(LAMBDAS[mid]);
-      if (r) {
-        hi = mid;
-        root = r;
-      } else lo = mid;
+  const memo = new Map<Node, number>();
+  const cost = ranges.map((r) => zeroArgCost(r.node, memo));
+  return subtree(p, ranges, cost, 0, n - 1, Math.ceil(Math.log2(n)) + 1);
+}
+
+function subtree(p: NodePool, ranges: readonly NrRange[], cost: readonly number[], i: number, j: number, budget: number): Node {
+  const n = j - i + 1;
+  if (n === 1) return ranges[i].node;
+  if (n > DP_MAX) {
+    // Split where the weight halves, keeping both sides small enough for the remaining budget.
+    let total = 0;
+    for (let x = i; x <= j; x++) total += ranges[x].weight + EPSILON;
+    const room = 2 ** Math.max(0, budget - 1);
+    let acc = 0;
+    let m = i + 1;
+    let best = Infinity;
+    for (let x = i + 1; x <= j; x++) {
+      acc += ranges[x - 1].weight + EPSILON;
+      const left = x - i;
+      const right = j - x + 1;
+      if (left > room || right > room) continue;
+      const d = Math.abs(acc - total / 2);
+      if (d < best) {
+        best = d;
+        m = x;
+      }
     }
+    return p.split(ranges[m].lo, subtree(p, ranges, cost, m, j, budget - 1), subtree(p, ranges, cost, i, m - 1, budget - 1));
+  }
+  // Depth allowed for each leaf: real numbers within the budget (less their own checks), empty ranges a little deeper.
+  const allowed = new Int32Array(n);
+  for (let x = 0; x < n; x++) {
+    const r = ranges[i + x];
+    allowed[x] = r.weight > 0 ? Math.max(1, budget - (cost[i + x] - 1)) : budget + 2;
+  }
+  // Each leaf gets at least the weight that a weight-balanced tree would place at its allowed
+  // depth (W / 2^allowed); if some leaf still misses, the floors are raised and the DP rerun.
+  let total = 0;
+  for (let x = 0; x < n; x++) total += ranges[i + x].weight + EPSILON;
+  const w = new Float64Array(n);
+  let root: Int32Array = new Int32Array(0);
+  for (let floor = 2; floor <= 128; floor *= 4) {
+    for (let x = 0; x < n; x++) w[x] = Math.max(ranges[i + x].weight + EPSILON, (floor * total) / 2 ** allowed[x]);
+    root = optimalRoots(w);
+    const d = leafDepths(root, n);
+    let missed = false;
+    for (let x = 0; x < n && !missed; x++) if (d[x] > allowed[x]) missed = true;
+    if (!missed) break;
   }
   const rt = root;
-  const build = (i: number, j: number): Node => {
-    if (i === j) return ranges[i].node;
-    const r = rt[i * n + j];
-    return p.jmp('jge', ranges[r + 1].lo, build(r + 1, j), build(i, r), SECCOMP_DATA_NR);
+  const build = (a: number, b: number): Node => {
+    if (a === b) return ranges[i + a].node;
+    const r = rt[a * n + b];
+    return p.split(ranges[i + r + 1].lo, build(r + 1, b), build(a, r));
   };
   return build(0, n - 1);
 }
 
-/** Plain balanced tree, for huge range lists where the quadratic table would be too big. */
-function balancedTree(p: NodePool, ranges: readonly NrRange[], i: number, j: number): Node {
-  if (i === j) return ranges[i].node;
-  const m = (i + j + 1) >> 1;
-  return p.jmp('jge', ranges[m].lo, balancedTree(p, ranges, m, j), balancedTree(p, ranges, i, m - 1), SECCOMP_DATA_NR);
-}
-
-/** The root node of the whole program, built in `counter`-numbered pools. */
+/** The root node of the whole program. */
 export function buildGraph(resolved: ResolvedPolicy): Node {
   const counter = { next: 0 };
-  const top = new NodePool(counter);
-  const badArch = top.ret(resolved.badArchAction);
   // Group the listed ABIs by AUDIT_ARCH value, in the order first listed.
   const groups: ResolvedArch[][] = [];
   for (const ra of resolved.arches) {
@@ -304,16 +359,19 @@ export function buildGraph(resolved: ResolvedPolicy): Node {
     if (g) g.push(ra);
     else groups.push([ra]);
   }
-  if (groups.length === 0) return badArch;
-  let dispatch: Node = badArch;
-  const blocks = groups.map((g) => {
-    // Each block has its own pool: its returns sit next to it, keeping branches short.
-    const p = new NodePool(counter);
+  if (groups.length === 0) return new NodePool(counter).ret(resolved.badArchAction);
+  // Each block has its own pool, so its returns sit next to it and branches stay short. The
+  // dispatch shares the last block's pool: its bad-arch return is usually one that block has too.
+  const pools = groups.map(() => new NodePool(counter));
+  const last = pools[pools.length - 1];
+  let dispatch: Node = last.ret(resolved.badArchAction);
+  const entries = groups.map((g, i) => {
+    const p = pools[i];
     const ranges = blockRanges(p, g, p.ret(resolved.badArchAction));
-    return { audit: g[0].arch.auditArch, entry: p.ld(SECCOMP_DATA_NR, searchTree(p, ranges)) };
+    return p.ld(SECCOMP_DATA_NR, searchTree(p, ranges));
   });
-  for (let i = blocks.length - 1; i >= 0; i--) dispatch = top.jmp('jeq', blocks[i].audit, blocks[i].entry, dispatch);
-  return top.ld(SECCOMP_DATA_ARCH, dispatch);
+  for (let i = groups.length - 1; i >= 0; i--) dispatch = last.jmp('jeq', groups[i][0].arch.auditArch, entries[i], dispatch);
+  return last.ld(SECCOMP_DATA_ARCH, dispatch);
 }
 
 const CODE = {
@@ -331,45 +389,64 @@ const CODE = {
  * child that should fall through last so it lands right after its parent.
  */
 export function layout(root: Node): Instruction[] {
-  // Predecessor counts decide which branch falls through: the less shared one.
-  const preds = new Map<Node, number>();
-  const seen = new Set<Node>();
+  // Predecessor counts (by node id) decide which branch falls through: the less shared one.
+  const preds: number[] = [];
+  const seen: boolean[] = [];
   const stack: Node[] = [root];
   while (stack.length) {
     const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    for (const c of children(n)) {
-      preds.set(c, (preds.get(c) ?? 0) + 1);
-      stack.push(c);
+    if (seen[n.id]) continue;
+    seen[n.id] = true;
+    if (n.kind === 'jmp') {
+      preds[n.t.id] = (preds[n.t.id] ?? 0) + 1;
+      preds[n.f.id] = (preds[n.f.id] ?? 0) + 1;
+      stack.push(n.t, n.f);
+    } else if (n.kind !== 'ret') {
+      preds[n.next.id] = (preds[n.next.id] ?? 0) + 1;
+      stack.push(n.next);
     }
   }
+  // Iterative DFS producing post-order; a jump visits the child to fall through to last.
   const order: Node[] = [];
-  const done = new Set<Node>();
-  // Iterative DFS producing post-order.
-  const work: { n: Node; kids: Node[]; i: number }[] = [];
-  const push = (n: Node) => {
-    done.add(n);
-    work.push({ n, kids: visitOrder(n, preds), i: 0 });
-  };
-  push(root);
+  const done: boolean[] = [];
+  const work: Node[] = [root];
+  const step: number[] = [0];
+  done[root.id] = true;
   while (work.length) {
-    const top = work[work.length - 1];
-    if (top.i < top.kids.length) {
-      const c = top.kids[top.i++];
-      if (!done.has(c)) push(c);
-    } else {
-      order.push(top.n);
+    const top = work.length - 1;
+    const n = work[top];
+    const i = step[top]++;
+    let c: Node | undefined;
+    if (n.kind === 'jmp') {
+      const tFirst = (preds[n.t.id] ?? 0) >= (preds[n.f.id] ?? 0);
+      c = i === 0 ? (tFirst ? n.t : n.f) : i === 1 ? (tFirst ? n.f : n.t) : undefined;
+    } else if (n.kind !== 'ret') {
+      c = i === 0 ? n.next : undefined;
+    }
+    if (c === undefined) {
+      order.push(n);
       work.pop();
+      step.pop();
+    } else if (!done[c.id]) {
+      done[c.id] = true;
+      work.push(c);
+      step.push(0);
     }
   }
   order.reverse();
 
+  // Every jump goes forward, so by the time a node is emitted all references to it are known:
+  // only referenced nodes get a label.
   const asm = new Assembler();
-  const name = (n: Node) => `n${n.id}`;
-  order.forEach((n, i) => {
+  const referenced: boolean[] = [];
+  const ref = (n: Node): string => {
+    referenced[n.id] = true;
+    return `n${n.id}`;
+  };
+  for (let i = 0; i < order.length; i++) {
+    const n = order[i];
     const following = order[i + 1];
-    asm.label(name(n));
+    if (referenced[n.id]) asm.label(`n${n.id}`);
     switch (n.kind) {
       case 'ret':
         asm.emit(stmt(CODE.ret, n.k));
@@ -377,31 +454,14 @@ export function layout(root: Node): Instruction[] {
       case 'ld':
       case 'and':
         asm.emit(stmt(CODE[n.kind], n.kind === 'ld' ? n.off : n.k));
-        if (following !== n.next) asm.ja(name(n.next));
+        if (following !== n.next) asm.ja(ref(n.next));
         break;
       case 'jmp':
-        asm.jump(CODE[n.op], n.k, n.t === following ? null : name(n.t), n.f === following ? null : name(n.f));
+        asm.jump(CODE[n.op], n.k, n.t === following ? null : ref(n.t), n.f === following ? null : ref(n.f));
         break;
     }
-  });
-  return asm.assemble();
-}
-
-function children(n: Node): Node[] {
-  switch (n.kind) {
-    case 'ret': return [];
-    case 'ld': case 'and': return [n.next];
-    case 'jmp': return [n.t, n.f];
   }
-}
-
-/** Children in DFS visiting order: the one to fall through to comes last. */
-function visitOrder(n: Node, preds: Map<Node, number>): Node[] {
-  if (n.kind !== 'jmp') return children(n);
-  const pt = preds.get(n.t) ?? 0;
-  const pf = preds.get(n.f) ?? 0;
-  // Fall through to the less shared child; on a tie, to the false branch (the usual layout).
-  return pt < pf ? [n.f, n.t] : [n.t, n.f];
+  return asm.assemble();
 }
 
 /** Compile a resolved policy to a seccomp program (deterministic: same policy, same bytes). */

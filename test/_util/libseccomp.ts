@@ -39,10 +39,12 @@ export interface LsJob {
   readonly optimize?: 1 | 2;
   /** Build this many times and report the median time. */
   readonly repeat?: number;
+  /** Skip (and count) rules libseccomp refuses instead of failing the job. */
+  readonly lenient?: boolean;
 }
 
 /** What libseccomp made of one job. */
-export type LsResult = { ok: true; program: Instruction[]; ms: number } | { ok: false; error: string };
+export type LsResult = { ok: true; program: Instruction[]; ms: number; skipped: number } | { ok: false; error: string };
 
 /**
  * Build every job with libseccomp; also returns, per ABI in `known`, the subset of names its
@@ -59,6 +61,7 @@ export function libseccompBuild(jobs: readonly LsJob[], known: Partial<Record<Ar
         badArch: j.badArchAction >>> 0,
         ...(j.optimize ? { optimize: j.optimize } : {}),
         repeat: j.repeat ?? 1,
+        lenient: j.lenient ?? false,
         out: join(dir, `${i}.bpf`),
         rules: j.rules.map((r) => ({
           name: r.name,
@@ -69,8 +72,8 @@ export function libseccompBuild(jobs: readonly LsJob[], known: Partial<Record<Ar
     };
     const p = spawnSync('/usr/bin/python3', [SCRIPT], { input: JSON.stringify(req), maxBuffer: 64 << 20, timeout: 120_000 });
     if (p.status !== 0) throw new Error(`libseccomp helper failed (status ${p.status}): ${p.stderr.toString().split('\n').filter(Boolean).pop() ?? ''}`);
-    const res = JSON.parse(p.stdout.toString()) as { known: Partial<Record<ArchName, string[]>>; results: ({ ok: true; ms: number } | { ok: false; error: string })[] };
-    const results = res.results.map((r, i): LsResult => (r.ok ? { ok: true, ms: r.ms, program: decode(readFileSync(req.jobs[i].out)) } : r));
+    const res = JSON.parse(p.stdout.toString()) as { known: Partial<Record<ArchName, string[]>>; results: ({ ok: true; ms: number; skipped: number } | { ok: false; error: string })[] };
+    const results = res.results.map((r, i): LsResult => (r.ok ? { ok: true, ms: r.ms, skipped: r.skipped, program: decode(readFileSync(req.jobs[i].out)) } : r));
     return { results, known: res.known };
   } finally {
     rmSync(dir, { recursive: true, force: true });
