@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARCHES, getArch, syscallNumber, syscallTable } from '../../src/arch/index.js';
 import { formatAction } from '../../src/policy/actions.js';
+import { actionForArch } from '../../src/policy/errno-arch.js';
 import { evaluatePolicy } from '../../src/policy/evaluate.js';
 import { compile, type Filter } from '../../src/policy/filter.js';
 import { parsePolicy } from '../../src/policy/parse.js';
@@ -45,7 +46,8 @@ function runPolicyTests(f: Filter, text: string, label: string): number {
       const nr = syscallNumber(arch, t.syscall);
       if (nr === undefined) continue;
       const r = f.evaluate(call(arch.auditArch, (nr | arch.syscallBit) >>> 0, t.args ?? [], t.ip ?? 0n));
-      assert.is(formatAction(r.value), formatAction(t.expect), `${label}: ${t.syscall} on ${name}`);
+      // Policies write generic errno numbers; the filter returns the ABI's own (MIPS differs).
+      assert.is(formatAction(r.value), formatAction(actionForArch(t.expect, arch)), `${label}: ${t.syscall} on ${name}`);
       ran++;
     }
   }
