@@ -10,15 +10,20 @@ import { ApplyError, type ApplyErrorCode } from './errors.js';
 import { hostAbi, type HostAbi } from './host.js';
 import { libc } from './libc.js';
 
+/** prctl option that sets no_new_privs (include/uapi/linux/prctl.h). */
 export const PR_SET_NO_NEW_PRIVS = 38;
+/** seccomp() operation: install a filter (include/uapi/linux/seccomp.h). */
 export const SECCOMP_SET_MODE_FILTER = 1;
+/** seccomp() operation: ask whether an action value is implemented. */
 export const SECCOMP_GET_ACTION_AVAIL = 2;
+/** Filter flag: install on every thread of the process at once. */
 export const SECCOMP_FILTER_FLAG_TSYNC = 1;
+/** Filter flag: log every action except allow. */
 export const SECCOMP_FILTER_FLAG_LOG = 2;
+/** Filter flag: do not force the speculative store bypass mitigation. */
 export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
 
-// Linux errno numbers (the same on every architecture apply() supports except a few MIPS/SPARC/Alpha ones, which it does not).
-const EPERM = 1;
+// Linux errno numbers: the generic ones, shared by every architecture in host.ts.
 const ESRCH = 3;
 const ENOMEM = 12;
 const EACCES = 13;
@@ -54,7 +59,10 @@ function errnoName(errno: number): string {
   return e ? `${e[0]} (${e[1]})` : `errno ${errno}`;
 }
 
-/** The failure of a kernel call as an ApplyError. `after` is appended (e.g. the no_new_privs note). */
+/**
+ * The failure of a kernel call as an ApplyError whose code is the errno's name and whose message
+ * says what it means for a seccomp filter. `after` is appended (e.g. the no_new_privs note).
+ */
 export function errnoError(what: string, errno: number, after = ''): ApplyError {
   let code: ApplyErrorCode;
   let meaning: string;
@@ -86,8 +94,7 @@ export function errnoError(what: string, errno: number, after = ''): ApplyError 
       meaning = 'a user-notification listener is already installed';
       break;
     case ENOSYS:
-      throw new ApplyError('UNSUPPORTED', `${what} failed with ${errnoName(errno)}: this kernel has no seccomp() system call (Linux 3.17 or later with CONFIG_SECCOMP_FILTER is needed)${after}`, { errno });
-    case EPERM:
+      return new ApplyError('UNSUPPORTED', `${what} failed with ${errnoName(errno)}: this kernel has no seccomp() system call (Linux 3.17 or later with CONFIG_SECCOMP_FILTER is needed)${after}`, { errno });
     default:
       code = 'ERRNO';
       meaning = 'unexpected failure';
@@ -115,7 +122,7 @@ export function installBytes(host: HostAbi, bytes: Uint8Array, flags: number, no
   const r = libc(host).setModeFilter(flags, bytes);
   if (r.value === 0) return;
   if (r.value > 0 && flags & SECCOMP_FILTER_FLAG_TSYNC) {
-    throw new ApplyError('TSYNC', `cannot synchronize thread ${r.value} of this process (TSYNC): it has its own seccomp filter that the calling thread does not share, so nothing was installed${note}`, { thread: r.value });
+    throw new ApplyError('TSYNC', `cannot synchronize thread ${r.value} of this process (TSYNC): it has a seccomp filter of its own that the calling thread does not share (or is in strict mode), so nothing was installed${note}`, { thread: r.value });
   }
   if (r.value !== -1) throw new ApplyError('ERRNO', `seccomp(SECCOMP_SET_MODE_FILTER) returned unexpected value ${r.value}${note}`);
   throw errnoError('seccomp(SECCOMP_SET_MODE_FILTER)', r.errno, note);
