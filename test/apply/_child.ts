@@ -3,7 +3,8 @@
  * filter is loaded there, never in the test runner) and builds small x86_64 test filters.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Assembler } from '../../src/bpf/builder.js';
@@ -51,6 +52,19 @@ function fixtureBundle(): string {
   process.on('exit', () => rmSync(out, { force: true }));
   bundle = out;
   return out;
+}
+
+/**
+ * Build test/fixtures/apply/<name>.c with gcc into a fresh temporary directory (removed when the
+ * test process exits); returns the executable's path.
+ */
+export function buildCFixture(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `seccomp-ts-${name}-`));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const exe = join(dir, name);
+  const cc = spawnSync('gcc', ['-O1', '-o', exe, join(ROOT, 'test', 'fixtures', 'apply', `${name}.c`)], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`gcc failed on ${name}.c: ${cc.error?.message ?? cc.stderr}`);
+  return exe;
 }
 
 /** Run the fixture with these steps; `prefix` is a command (e.g. setpriv ...) to run node under. */

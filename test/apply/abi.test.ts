@@ -8,15 +8,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { Assembler } from '../../src/bpf/builder.js';
 import { stmt } from '../../src/bpf/insn.js';
 import { BPF_JGE, BPF_JMP, BPF_K } from '../../src/bpf/opcodes.js';
 import { encodeAction, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET_ALLOW } from '../../src/bpf/seccomp.js';
-import { needTool, ROOT } from '../_util/tools.js';
-import { AUDIT_ARCH_X86_64, JEQ_K, LD_W_ABS, line, RET_K, runChild, wire, X86_64_LINUX } from './_child.js';
+import { needTool } from '../_util/tools.js';
+import { AUDIT_ARCH_X86_64, buildCFixture, JEQ_K, LD_W_ABS, line, RET_K, runChild, wire, X86_64_LINUX } from './_child.js';
 
 const EXDEV = 18; // what a foreign-arch call gets
 const EMLINK = 31; // what an x32 call gets
@@ -53,16 +51,11 @@ function runHelper(mode: string) {
 
 test.before(() => {
   if (!(X86_64_LINUX && HAVE_GCC)) return;
-  dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-abi-'));
-  helper = join(dir, 'abi');
-  const cc = spawnSync('gcc', ['-O1', '-o', helper, join(ROOT, 'test', 'fixtures', 'apply', 'abi.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
+  helper = buildCFixture('abi');
+  dir = dirname(helper); // the helper runs there, so a core file (SIGSYS) would land there too
   baseline = { native: runHelper('native'), i386: runHelper('i386'), x32: runHelper('x32') };
   if (baseline.i386.ret !== baseline.i386.pid) process.stdout.write('  NOTE: this kernel does not run i386 calls (no IA-32 emulation); the i386 cases are skipped\n');
   if (baseline.x32.ret === -ENOSYS) process.stdout.write('  NOTE: x32 ABI is off in this kernel (ENOSYS without a filter); a filter still sees the number first, so the x32 case runs\n');
-});
-test.after(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 it('without a filter the helper works natively (the baseline the cases compare with)', () => {

@@ -5,7 +5,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { encode } from '../../src/bpf/codec.js';
 import { stmt } from '../../src/bpf/insn.js';
 import type { Program } from '../../src/bpf/insn.js';
@@ -14,20 +13,12 @@ import { encodeAction, SECCOMP_RET_ALLOW, type ActionName } from '../../src/bpf/
 import { apply, ApplyError, type ApplyOptions, type Installable } from '../../src/apply/index.js';
 import { checkActions } from '../../src/apply/prepare.js';
 import { hostAbi } from '../../src/apply/host.js';
+import { statusField as status } from '../../src/apply/kernel.js';
 import { ALLOW_ALL, RET_K } from './_child.js';
 
 const host = hostAbi();
 const it = host ? test : test.skip;
 if (!host) process.stdout.write(`  SKIP: apply() is unsupported on ${process.platform}/${process.arch}; input checks need a supported host\n`);
-
-function status(field: string): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 // In a container the runner may already be confined: compare with the state before, and count filters.
 const before = { seccomp: status('Seccomp'), filters: status('Seccomp_filters'), nnp: status('NoNewPrivs') };

@@ -15,9 +15,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { emulate } from '../../src/bpf/emulator.js';
 import { jump, stmt, type Instruction, type Program } from '../../src/bpf/insn.js';
 import {
@@ -28,8 +25,8 @@ import {
 import { MAX_ERRNO, SECCOMP_RET_ERRNO } from '../../src/bpf/seccomp.js';
 import { disassemble } from '../../src/bpf/text.js';
 import { verify, type VerifyRule } from '../../src/bpf/verifier.js';
-import { needTool, rng, ROOT, testSeed } from '../_util/tools.js';
-import { AUDIT_ARCH_X86_64, X86_64_LINUX } from './_child.js';
+import { needTool, rng, testSeed } from '../_util/tools.js';
+import { AUDIT_ARCH_X86_64, buildCFixture, X86_64_LINUX } from './_child.js';
 
 const COUNT = Number(process.env.KV_COUNT ?? 3000);
 const EINVAL = 22;
@@ -38,17 +35,9 @@ const HAVE_GCC = needTool('gcc');
 if (!X86_64_LINUX) process.stdout.write(`  SKIP: kernel comparisons need Linux on x86_64 (this is ${process.platform}/${process.arch})\n`);
 const it = X86_64_LINUX && HAVE_GCC ? test : test.skip;
 
-let dir = '';
 let probe = '';
 test.before(() => {
-  if (!(X86_64_LINUX && HAVE_GCC)) return;
-  dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-probe-'));
-  probe = join(dir, 'probe');
-  const cc = spawnSync('gcc', ['-O1', '-o', probe, join(ROOT, 'test', 'fixtures', 'apply', 'probe.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
-});
-test.after(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (X86_64_LINUX && HAVE_GCC) probe = buildCFixture('probe');
 });
 
 const flat = (p: Program) => `${p.length} ${p.map((i) => `${i.code} ${i.jt} ${i.jf} ${i.k >>> 0}`).join(' ')}`;
