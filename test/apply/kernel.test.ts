@@ -203,6 +203,16 @@ const NO_SYS_ADMIN = ['setpriv', '--bounding-set', '-sys_admin', '--inh-caps', '
   assert.equal([s2.seccomp, s2.filters, s2.nnp], [2, (s1.filters as number) + 1, 1]);
 });
 
+it('noNewPrivs() sets no_new_privs on the calling thread only; a TSYNC apply() then copies it to all', () => {
+  const r = runChild([{ op: 'status' }, { op: 'noNewPrivs' }, { op: 'threads' }, { op: 'apply', filter: ALLOW, opts: { noNewPrivs: false } }, { op: 'threads' }]);
+  assert.is(r.status, 0, r.stderr);
+  if (line(r, 'status').nnp === 1) return void process.stdout.write('  NOTE: the test runs with no_new_privs already set; noNewPrivs() shows nothing here\n');
+  const main = line(r, 'status').tid;
+  const before = threads(line(r, 'threads'));
+  assert.equal(before.filter((t) => t.nnp === 1).map((t) => t.tid), [main]);
+  assert.ok(threads(line(r, 'threads', 1)).every((t) => t.nnp === 1));
+});
+
 it('a filter is inherited by processes the child spawns', () => {
   const r = runChild([
     { op: 'apply', filter: wire(onSyscalls([NR.mkdir, NR.mkdirat], encodeAction('errno', 100))) },
