@@ -7,7 +7,9 @@
  * (and their neighbours), an architecture neither serves, and for each syscall whose decision
  * reads arguments, argument values built from the constants the filters compare those
  * arguments with: each K of a JEQ/JGT/JGE/JSET after an argument word is loaded, with k-1 and
- * k+1, combined as high and low words into 64-bit values, plus 0, 2^32-1 and 2^64-1.
+ * k+1, combined as high and low words into 64-bit values, plus 0, 2^32-1 and 2^64-1. Where a
+ * word is bit-tested (JSET M, or A &= M before a comparison), each of its values is also tried
+ * with the bits inside and outside M set and cleared. On 32-bit ABIs only low words are tried.
  *
  * Decisions of filters built from constant comparisons only change at those constants, so the
  * probe set finds a difference wherever one exists for conditions on up to two arguments (all
@@ -81,13 +83,13 @@ type AWord = { kind: 'arg'; index: number; high: boolean; mask?: number } | { ki
  * from `start`, by a forward pass over the (forward-only) jumps. `endian` decides which word of
  * an argument is the high one.
  */
-function constantsFrom(program: readonly Instruction[], start: number, endian: Endian): { args: Map<number, { lo: Set<number>; hi: Set<number> }>; nrs: Set<number> } {
+function constantsFrom(program: readonly Instruction[], start: number, endian: Endian): { args: Map<number, WordConstants>; nrs: Set<number> } {
   const n = program.length;
   const state: (AWord | undefined)[] = new Array(n).fill(undefined);
   const reach = new Array<boolean>(n).fill(false);
   reach[start] = true;
   state[start] = { kind: 'other' };
-  const args = new Map<number, { lo: Set<number>; hi: Set<number> }>();
+  const args = new Map<number, WordConstants>();
   const nrs = new Set<number>();
   const same = (x: AWord, y: AWord) => JSON.stringify(x) === JSON.stringify(y);
   const flowTo = (t: number, s: AWord) => {
@@ -124,11 +126,13 @@ function constantsFrom(program: readonly Instruction[], start: number, endian: E
       if (e.op !== 'ja' && e.src === 'K') {
         if (st.kind === 'arg') {
           let c = args.get(st.index);
-          if (!c) args.set(st.index, (c = { lo: new Set(), hi: new Set() }));
+          if (!c) args.set(st.index, (c = { lo: new Set(), hi: new Set(), loMasks: new Set(), hiMasks: new Set() }));
           const words = st.high ? c.hi : c.lo;
+          const masks = st.high ? c.hiMasks : c.loMasks;
           words.add(insn.k >>> 0);
-          // Under a mask, also the same pattern with every bit outside the mask set, and the mask itself.
-          if (st.mask !== undefined) for (const w of [(insn.k | ~st.mask) >>> 0, st.mask]) words.add(w);
+          // Bit tests: remember the bits, so every other constant is also tried with them set and clear.
+          if (e.op === 'jset') masks.add(insn.k >>> 0);
+          if (st.mask !== undefined) masks.add(st.mask);
         } else if (st.kind === 'nr') nrs.add(insn.k >>> 0);
       }
       if (!info.conditional) flowTo(pc + 1 + insn.k, st);
@@ -141,17 +145,31 @@ function constantsFrom(program: readonly Instruction[], start: number, endian: E
   return { args, nrs };
 }
 
-/** 32-bit words near each constant: k-1, k, k+1, plus 0 and 2^32-1. */
-function nearWords(ks: Iterable<number>): number[] {
+/** Constants compared with one argument: per 32-bit word, the values and the bit masks tested. */
+interface WordConstants {
+  readonly lo: Set<number>;
+  readonly hi: Set<number>;
+  readonly loMasks: Set<number>;
+  readonly hiMasks: Set<number>;
+}
+
+/**
+ * 32-bit words near each constant: k-1, k, k+1, plus 0 and 2^32-1; then each of those with the
+ * bits inside, or outside, every tested mask cleared and set (where a range check and a bit test
+ * on one word meet).
+ */
+function nearWords(ks: Iterable<number>, masks: Iterable<number>): number[] {
   const out = new Set<number>([0, U32]);
   for (const k of ks) for (const v of [k - 1, k, k + 1]) if (v >= 0 && v <= U32) out.add(v);
+  const base = [...out];
+  for (const m of masks) for (const v of base) for (const w of [(v & ~m) >>> 0, (v | m) >>> 0, (v & m) >>> 0, (v | ~m) >>> 0]) out.add(w);
   return [...out].sort((a, b) => a - b);
 }
 
 /** 64-bit candidates of one argument from its word constants (high x low), plus 0, 2^32-1, 2^64-1. */
-function candidates(c: { lo: Set<number>; hi: Set<number> }): bigint[] {
-  const lows = nearWords(c.lo);
-  const highs = nearWords(c.hi);
+function candidates(c: WordConstants): bigint[] {
+  const lows = nearWords(c.lo, c.loMasks);
+  const highs = nearWords(c.hi, c.hiMasks);
   const out = new Set<bigint>([0n, BigInt(U32), U64]);
   for (const h of highs) for (const l of lows) out.add((BigInt(h) << 32n) | BigInt(l));
   return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -213,8 +231,10 @@ export function diffFilters(a: DiffSide, b: DiffSide, opts: DiffOptions = {}): D
       if (start === undefined) continue;
       for (const [index, c] of constantsFrom(side.program, start, endian).args) {
         const prev = cands.get(index);
-        const merged = { lo: new Set(c.lo), hi: new Set(c.hi) };
-        cands.set(index, [...new Set([...(prev ?? []), ...candidates(merged)])]);
+        const merged = c;
+        // A 32-bit ABI's arguments never have high bits (the kernel zero-extends them).
+        const values = candidates(merged).map((v) => (abi?.bits === 32 ? v & BigInt(U32) : v));
+        cands.set(index, [...new Set([...(prev ?? []), ...values])]);
       }
     }
     if (cands.size > 0 && found.length < witnesses) {
