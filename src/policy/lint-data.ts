@@ -156,5 +156,5 @@ export const LINT_RULES: Readonly<Record<string, { readonly severity: 'error' | 
   'arg-width': { severity: 'warning', summary: 'a 64-bit check on an argument the kernel reads as 32 bits' },
   'filter-size': { severity: 'error', summary: 'the filter is longer than the kernel accepts (warning when close)' },
   'bwrap-execve': { severity: 'warning', summary: "--for bwrap: the policy denies execve, which bubblewrap needs after installing it" },
-  'resolve-warning': { severity: 'warning', summary: 'a warning of the resolver (e.g. errno numbering on MIPS)' },
+  'resolve-warning': { severity: 'warning', summary: 'any other warning of the resolver, passed through' },
 });

@@ -3,6 +3,7 @@ import { checkPolicy } from '../../policy/check.js';
 import { toPolicy } from '../../policy/filter.js';
 import { isOciProfile } from '../../policy/oci.js';
 import { formatFinding, type Finding } from '../../policy/lint.js';
+import { LINT_RULES } from '../../policy/lint-data.js';
 import { UsageError } from '../errors.js';
 import { oneFile, parseFlags, readInput } from '../io.js';
 import type { Verb } from '../verb.js';
@@ -18,9 +19,19 @@ Exit status: 0 no errors (warnings allowed), 1 a failing test or an error findin
 
 Options:
   --arch A,B     architectures (names or aliases); default: the policy's, else this machine's
-  --json         print {"ok", "tests": {"run", "failed"}, "findings": [{rule, severity, message, pos}]}
+  --json         print {"ok", "tests": {"run", "failed"}, "findings": [{rule, severity, message,
+                 pos: {file, line, column}, detail?}]} (detail: a failing test's trace)
   --for bwrap    the filter will be installed by bubblewrap (bwrap --seccomp), which still has to
                  execve the program: warn when execve is denied
+
+Findings (rule ids):
+${[
+  ['test-failed', 'a test expects another action than the filter returns (the trace follows)'],
+  ['test-invalid', 'a test names a syscall its architecture lacks'],
+  ...Object.entries(LINT_RULES).map(([id, r]) => [id, `${r.severity === 'error' ? '' : '(warning) '}${r.summary}`]),
+]
+  .map(([id, text]) => `  ${id!.padEnd(24)}${text}`)
+  .join('\n')}
 `;
 
 function isOci(text: string): boolean {
