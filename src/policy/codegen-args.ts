@@ -9,16 +9,13 @@
  * what A holds on entry, and returns the entry node.
  */
 import type { ArgCheck } from './types.js';
-import { NodePool, UNKNOWN, type AState, type Node } from './codegen-nodes.js';
+import { NodePool, type AState, type Cont, type Node } from './codegen-nodes.js';
 
 /** Where the two words of an argument live in seccomp_data. */
 export interface ArgWords {
   readonly lo: number;
   readonly hi: number;
 }
-
-/** Continuation taking what A holds at that point. */
-export type Cont = (state: AState) => Node;
 
 const U32 = 0xffffffffn;
 
@@ -33,6 +30,14 @@ function popcount32(x: number): number {
   return n;
 }
 
+/**
+ * A continuation reached from several compares, built once with what holds at all of them (the
+ * facts on entry, A unknown): building it per edge could double the code with every check.
+ */
+function once(x: Node | Cont, s: AState): Node {
+  return typeof x === 'function' ? x({ a: -1, facts: s.facts }) : x;
+}
+
 /** Ordering comparisons on one word: `A > k` or `A >= k`. */
 type Order = 'jgt' | 'jge';
 
@@ -41,9 +46,10 @@ type Order = 'jgt' | 'jge';
  *   ld ah; jeq vh ? next : F
  *   ld al; jeq vl ? T : F
  */
-function emitEq(p: NodePool, w: ArgWords, v: bigint, s: AState, T: Cont, F: Node): Node {
+function emitEq(p: NodePool, w: ArgWords, v: bigint, s: AState, T: Node | Cont, F0: Node | Cont): Node {
   const { hi, lo } = split(v);
-  return p.load(w.hi, s, (s1) => p.jmp('jeq', hi, p.load(w.lo, s1, (s2) => p.jmp('jeq', lo, T(s2), F, s2)), F, s1));
+  const F = once(F0, s); // reached from two compares
+  return p.load(w.hi, s, (s1) => p.branch('jeq', hi, s1, (s2) => p.load(w.lo, s2, (s3) => p.branch('jeq', lo, s3, T, F)), F));
 }
 
 /**
@@ -52,12 +58,13 @@ function emitEq(p: NodePool, w: ArgWords, v: bigint, s: AState, T: Cont, F: Node
  *          jeq vh ? next : F
  *   ld al; jgt|jge vl ? T : F
  */
-function emitOrder(p: NodePool, w: ArgWords, op: Order, v: bigint, s: AState, T: Node, F: Node): Node {
+function emitOrder(p: NodePool, w: ArgWords, op: Order, v: bigint, s: AState, T0: Node | Cont, F0: Node | Cont): Node {
   const { hi, lo } = split(v);
-  return p.load(w.hi, s, (s1) => {
-    const low = p.load(w.lo, s1, (s2) => p.jmp(op, lo, T, F, s2));
-    return p.jmp('jgt', hi, T, p.jmp('jeq', hi, low, F, s1), s1);
-  });
+  const T = once(T0, s); // each reached from two compares
+  const F = once(F0, s);
+  return p.load(w.hi, s, (s1) =>
+    p.branch('jgt', hi, s1, T, (s2) => p.branch('jeq', hi, s2, (s3) => p.load(w.lo, s3, (s4) => p.branch(op, lo, s4, T, F)), F)),
+  );
 }
 
 /**
@@ -67,13 +74,14 @@ function emitOrder(p: NodePool, w: ArgWords, op: Order, v: bigint, s: AState, T:
  *   v == m, one bit:     ld w; jset m ? T : F
  *   otherwise:           ld w; and m; jeq v
  */
-function maskedWord(p: NodePool, off: number, m: number, v: number, s: AState, T: Cont, F: Node): Node {
-  if ((v & ~m) >>> 0 !== 0) return F; // bits outside the mask can never match
+function maskedWord(p: NodePool, off: number, m: number, v: number, s: AState, T: Cont, F: Node | Cont): Node {
+  const f = (st: AState) => (typeof F === 'function' ? F(st) : F);
+  if ((v & ~m) >>> 0 !== 0) return f(s); // bits outside the mask can never match
   if (m === 0) return T(s); // (w & 0) == 0 always
-  if (m === 0xffffffff) return p.load(off, s, (s1) => p.jmp('jeq', v, T(s1), F, s1));
-  if (v === 0) return p.load(off, s, (s1) => p.jmp('jset', m, F, T(s1), s1));
-  if (v === m && popcount32(m) === 1) return p.load(off, s, (s1) => p.jmp('jset', m, T(s1), F, s1));
-  return p.load(off, s, () => p.and(m, p.jmp('jeq', v, T(UNKNOWN), F)));
+  if (m === 0xffffffff) return p.load(off, s, (s1) => p.branch('jeq', v, s1, T, F));
+  if (v === 0) return p.load(off, s, (s1) => p.branch('jset', m, s1, F, T));
+  if (v === m && popcount32(m) === 1) return p.load(off, s, (s1) => p.branch('jset', m, s1, T, F));
+  return p.load(off, s, (s1) => p.andThen(m, s1, (s2) => p.branch('jeq', v, s2, T, F)));
 }
 
 /** `(a & m) == v` (64-bit): the high words, then the low words, each with {@link maskedWord}. */
@@ -98,12 +106,12 @@ function emit32(p: NodePool, lo: number, c: ArgCheck, s: AState, T: Cont, F: Nod
   }
   const v = Number(c.value);
   switch (c.op) {
-    case 'eq': return p.load(lo, s, (s1) => p.jmp('jeq', v, T(s1), F, s1));
-    case 'ne': return p.load(lo, s, (s1) => p.jmp('jeq', v, F, T(s1), s1));
-    case 'gt': return p.load(lo, s, (s1) => p.jmp('jgt', v, T(s1), F, s1));
-    case 'le': return p.load(lo, s, (s1) => p.jmp('jgt', v, F, T(s1), s1));
-    case 'ge': return p.load(lo, s, (s1) => p.jmp('jge', v, T(s1), F, s1));
-    case 'lt': return p.load(lo, s, (s1) => p.jmp('jge', v, F, T(s1), s1));
+    case 'eq': return p.load(lo, s, (s1) => p.branch('jeq', v, s1, T, F));
+    case 'ne': return p.load(lo, s, (s1) => p.branch('jeq', v, s1, F, T));
+    case 'gt': return p.load(lo, s, (s1) => p.branch('jgt', v, s1, T, F));
+    case 'le': return p.load(lo, s, (s1) => p.branch('jgt', v, s1, F, T));
+    case 'ge': return p.load(lo, s, (s1) => p.branch('jge', v, s1, T, F));
+    case 'lt': return p.load(lo, s, (s1) => p.branch('jge', v, s1, F, T));
     case 'masked_eq': return maskedWord(p, lo, Number(BigInt.asUintN(32, c.mask ?? 0n)), v, s, T, F);
   }
 }
@@ -116,11 +124,11 @@ export function emitCheck(p: NodePool, w: ArgWords, c: ArgCheck, bits32: boolean
   if (c.bits === 32 || bits32) return emit32(p, w.lo, c, s, T, F);
   switch (c.op) {
     case 'eq': return emitEq(p, w, c.value, s, T, F);
-    case 'ne': return emitEq(p, w, c.value, s, () => F, T(UNKNOWN)); // a == v with the branches swapped
-    case 'gt': return emitOrder(p, w, 'jgt', c.value, s, T(UNKNOWN), F);
-    case 'ge': return emitOrder(p, w, 'jge', c.value, s, T(UNKNOWN), F);
-    case 'le': return emitOrder(p, w, 'jgt', c.value, s, F, T(UNKNOWN));
-    case 'lt': return emitOrder(p, w, 'jge', c.value, s, F, T(UNKNOWN));
+    case 'ne': return emitEq(p, w, c.value, s, F, T); // a == v with the branches swapped
+    case 'gt': return emitOrder(p, w, 'jgt', c.value, s, T, F);
+    case 'ge': return emitOrder(p, w, 'jge', c.value, s, T, F);
+    case 'le': return emitOrder(p, w, 'jgt', c.value, s, F, T);
+    case 'lt': return emitOrder(p, w, 'jge', c.value, s, F, T);
     case 'masked_eq': return emitMasked(p, w, c.mask ?? 0n, c.value, s, T, F);
   }
 }

@@ -23,12 +23,27 @@ export type Node =
 export type JmpOp = 'jeq' | 'jgt' | 'jge' | 'jset';
 
 /**
- * What the accumulator holds on entry to the node being built: the seccomp_data offset of the
- * 32-bit word loaded last, or -1 when unknown (after an AND, or at a join point). Used only to
- * skip a reload; never part of a node's identity.
+ * What is known while a node is being built: which seccomp_data word A holds (`a`, an offset, or
+ * -1 when A holds something else or is unknown), and facts about words compared earlier on the
+ * path. Used only to skip reloads and decided compares (jump threading); never part of a node's
+ * identity, so sharing stays sound: a node is only reused when its structure is identical.
  */
-export type AState = number;
-export const UNKNOWN: AState = -1;
+export interface AState {
+  readonly a: number;
+  readonly facts: readonly Fact[];
+}
+
+/** What the path proves about one 32-bit word of seccomp_data. */
+export interface Fact {
+  readonly off: number;
+  readonly known: Known;
+}
+
+/** Nothing known: the state at a join point. */
+export const UNKNOWN: AState = Object.freeze({ a: -1, facts: Object.freeze([]) as readonly Fact[] });
+
+/** Continuation: builds the rest given what is known at that point. */
+export type Cont = (state: AState) => Node;
 
 /** Hands out hash-consed nodes. One pool per independent region of the program. */
 export class NodePool {
@@ -72,11 +87,29 @@ export class NodePool {
   }
 
   /** Load `off` unless A already holds it, then continue with `then(state)`. */
-  load(off: number, state: AState, then: (s: AState) => Node): Node {
-    if (state === off) return then(off);
-    const next = then(off);
+  load(off: number, state: AState, then: Cont): Node {
+    if (state.a === off) return then(state);
+    const next = then({ a: off, facts: state.facts });
     // A continuation that never looks at A (a RET, or one that reloads) needs no load.
     return usesA(next) ? this.ld(off, next) : next;
+  }
+
+  /** AND k on A, then `then`, which sees A as no longer holding a plain word. */
+  andThen(k: number, state: AState, then: Cont): Node {
+    return this.and(k, then({ a: -1, facts: state.facts }));
+  }
+
+  /**
+   * `if (A op k) onTrue else onFalse`, where A holds `state.a`. Each branch is built (when it is
+   * a continuation) and threaded knowing the outcome of this compare.
+   */
+  branch(op: JmpOp, k: number, state: AState, onTrue: Node | Cont, onFalse: Node | Cont): Node {
+    const v = k >>> 0;
+    const tState = state.a >= 0 ? { a: state.a, facts: withFact(state.facts, state.a, edge(op, v, true)) } : state;
+    const fState = state.a >= 0 ? { a: state.a, facts: withFact(state.facts, state.a, edge(op, v, false)) } : state;
+    const t = typeof onTrue === 'function' ? onTrue(tState) : onTrue;
+    const f = typeof onFalse === 'function' ? onFalse(fState) : onFalse;
+    return this.jmp(op, v, thread(t, tState), thread(f, fState));
   }
 
   /** ALU AND k; next */
@@ -86,16 +119,9 @@ export class NodePool {
     return this.intern(`a${v},${next.id}`, (id) => Object.freeze({ id, kind: 'and', k: v, next }));
   }
 
-  /**
-   * `if (A op k) t else f`, simplified. `state` is what A holds here: a branch into a node that
-   * reloads the same word skips the reload.
-   */
-  jmp(op: JmpOp, k: number, t: Node, f: Node, state: AState = UNKNOWN): Node {
+  /** `if (A op k) t else f`, simplified (see {@link branch} for the threading form). */
+  jmp(op: JmpOp, k: number, t: Node, f: Node): Node {
     const v = k >>> 0;
-    if (state !== UNKNOWN) {
-      t = thread(t, state, edge(op, v, true));
-      f = thread(f, state, edge(op, v, false));
-    }
     if (t === f) return t;
     if (op === 'jge' && v === 0) return t;
     if (op === 'jgt' && v === 0xffffffff) return f;
@@ -108,12 +134,8 @@ export class NodePool {
   }
 }
 
-function skipReload(n: Node, state: AState): Node {
-  return n.kind === 'ld' && n.off === state ? n.next : n;
-}
-
-/** What is known about A on one edge: lo <= A <= hi, A != ne, (A & zero) == 0. */
-interface Known {
+/** What is known about a word: lo <= w <= hi, w != ne, (w & zero) == 0. */
+export interface Known {
   readonly lo: number;
   readonly hi: number;
   readonly ne?: number;
@@ -156,19 +178,51 @@ function decide(op: JmpOp, k: number, c: Known): boolean | undefined {
   }
 }
 
-/**
- * Jump threading: follow `n` past reloads of the word A already holds and past compares whose
- * outcome `known` decides, so a failed check on one rule skips the same check of the next rule.
- */
-function thread(n: Node, state: AState, known: Known): Node {
-  for (;;) {
-    n = skipReload(n, state);
-    if (n.kind !== 'jmp') return n;
-    const d = decide(n.op, n.k, known);
-    if (d === undefined) return n;
-    known = meet(known, edge(n.op, n.k, d));
-    n = d ? n.t : n.f;
+/** `facts` with `k` added for the word at `off`. */
+function withFact(facts: readonly Fact[], off: number, k: Known): Fact[] {
+  const out: Fact[] = [];
+  let found = false;
+  for (const f of facts) {
+    if (f.off === off) {
+      out.push({ off, known: meet(f.known, k) });
+      found = true;
+    } else out.push(f);
   }
+  if (!found) out.push({ off, known: k });
+  return out;
+}
+
+function factOf(facts: readonly Fact[], off: number): Known | undefined {
+  for (const f of facts) if (f.off === off) return f.known;
+  return undefined;
+}
+
+/**
+ * Jump threading: from `n`, follow reloads and compares the path's facts decide, so that a check
+ * that failed (or held) for one rule is not repeated by the next. The result is the farthest node
+ * reached where it is safe to land: one that does not read A, or one that expects A to hold the
+ * word it actually holds (`state.a`).
+ */
+function thread(n: Node, state: AState): Node {
+  if (state.facts.length === 0) return n;
+  let cur = n;
+  let virt = state.a; // the word A would hold had the skipped loads run
+  let facts = state.facts;
+  let best = n;
+  for (let steps = 0; steps < 64; steps++) {
+    if (cur.kind === 'ld') {
+      virt = cur.off;
+      cur = cur.next;
+    } else if (cur.kind === 'jmp' && virt >= 0) {
+      const known = factOf(facts, virt);
+      const d = known && decide(cur.op, cur.k, known);
+      if (d === undefined) break;
+      facts = withFact(facts, virt, edge(cur.op, cur.k, d));
+      cur = d ? cur.t : cur.f;
+    } else break;
+    if (!usesA(cur) || (virt === state.a && virt >= 0)) best = cur;
+  }
+  return best;
 }
 
 /** Whether `n` reads A before overwriting it (so a load just before it matters). */

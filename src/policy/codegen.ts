@@ -14,18 +14,26 @@
  *
  * - Each block maps every 32-bit syscall number to an outcome. Numbers are grouped into maximal
  *   ranges with the same outcome node (nodes are hash-consed, so "same" is object identity), and
- *   the ranges are searched with JGE only. x86_64 and x32 share AUDIT_ARCH_X86_64: the x32 bit
- *   (0x40000000) simply splits the number space into ranges, so a number with the bit never
- *   reaches an x86_64 outcome and no extra JSET is needed.
- * - The tree is an optimal alphabetic search tree (Knuth's O(n^2) dynamic programme) weighted by
- *   how many of the ABI's real syscall numbers each range holds, so the mean cost over real
- *   syscalls is minimal; a tiny weight on every range keeps unused ranges reachable at a sane depth.
+ *   the ranges are searched with JGE; a single number interrupting a run of one outcome is
+ *   tested with JEQ instead (`jeq e ? E : B`, up to two in a row), which removes two ranges.
+ *   x86_64 and x32 share AUDIT_ARCH_X86_64: the x32 bit (0x40000000) simply splits the number
+ *   space into ranges, so a number with the bit never reaches an x86_64 outcome, with no JSET.
+ * - The tree minimises the mean cost over the ABI's real syscall numbers: an optimal alphabetic
+ *   tree (Knuth's O(n^2) dynamic programme) weighted by how many real numbers each range holds.
+ *   Worst case: a real number may sit at most one level deeper than in a balanced tree, counting
+ *   a leaf's own argument checks (with zero arguments) as depth, so leaves with checks rise;
+ *   weight floors (W / 2^allowed depth) enforce it. Long range lists are first split where the
+ *   weight halves, so each DP table stays small and compile time stays well under a millisecond.
  * - Routing uses only LD W ABS nr/arch, JEQ/JGE K, JA and RET K, and an unconditional allow
  *   returns exactly SECCOMP_RET_ALLOW, so Linux >= 5.11 can cache it (see cache.ts).
  * - Argument checks (codegen-args.ts) run only at leaves that have them: rules sorted most
  *   restrictive first, each an AND chain; the first rule that holds decides, else the default.
- * - Nodes are shared per block; layout is a reverse post-order that falls through where it can,
- *   and the Assembler inserts JA trampolines for branches beyond 255.
+ *   While building, the generator tracks which word A holds and what the path has proved about
+ *   each word, and threads jumps past reloads and compares already decided (codegen-nodes.ts):
+ *   five `personality(x) == c` rules load the high word once and test it once.
+ * - Nodes are shared per block (returns and identical check tails exist once); layout is a
+ *   reverse post-order that falls through to the less shared branch, and the Assembler inserts
+ *   JA trampolines for branches beyond 255.
  */
 import { ARCHES, syscallTable, type Arch } from '../arch/index.js';
 import { Assembler } from '../bpf/builder.js';
@@ -193,7 +201,7 @@ let rootBuf = new Int32Array(0);
  * neighbours, and the tree minimises sum(weight * depth). Knuth's monotone-root property makes it
  * O(n^2). Returns root[i * n + j] = the last leaf of the left subtree of leaves i..j.
  */
-export function optimalRoots(w: ArrayLike<number>): Int32Array {
+export function optimalRoots(w: ArrayLike<number>, pat?: Uint8Array): Int32Array {
   const n = w.length;
   if (rowBuf.length < n * n) {
     rowBuf = new Float64Array(n * n);
@@ -213,8 +221,13 @@ export function optimalRoots(w: ArrayLike<number>): Int32Array {
   for (let len = 3; len <= n; len++) {
     for (let i = 0; i + len - 1 < n; i++) {
       const j = i + len - 1;
-      const lo = root[i * n + j - 1];
-      const hi = Math.min(root[(i + 1) * n + j], j - 1);
+      let lo = root[i * n + j - 1];
+      let hi = root[(i + 1) * n + j];
+      if (lo < 0 || hi < 0) {
+        // A neighbour is a JEQ chain: no monotone bound, scan every split (short intervals only).
+        lo = i;
+        hi = j - 1;
+      } else hi = Math.min(hi, j - 1);
       const ri = i * n;
       const cj = j * n + 1;
       let best = Infinity;
@@ -226,7 +239,22 @@ export function optimalRoots(w: ArrayLike<number>): Int32Array {
           bestR = r;
         }
       }
-      const total = best + pre[j + 1] - pre[i];
+      let total = best + pre[j + 1] - pre[i];
+      if (pat) {
+        // B e B as `jeq e ? E : B` (everything at depth 1), and B e B e B as two JEQs, the
+        // heavier exception first: cheaper than any split of the same ranges.
+        const all = pre[j + 1] - pre[i];
+        if (len === 3 && pat[i] & CHAIN1_AT && all < total - 1e-9) {
+          total = all;
+          bestR = CHAIN1;
+        } else if (len === 5 && pat[i] & CHAIN2_AT) {
+          const c = 2 * all - Math.max(w[i + 1], w[i + 3]);
+          if (c < total - 1e-9) {
+            total = c;
+            bestR = CHAIN2;
+          }
+        }
+      }
       row[ri + j] = col[j * n + i] = total;
       root[ri + j] = bestR;
     }
@@ -234,8 +262,16 @@ export function optimalRoots(w: ArrayLike<number>): Int32Array {
   return root;
 }
 
-/** Depth of every leaf in the tree described by `root` (n leaves). */
-function leafDepths(root: Int32Array, n: number): Int32Array {
+/** root[] marker: leaves i..i+2 are `jeq e ? E : B` (B e B with e a single number). */
+const CHAIN1 = -1;
+/** root[] marker: leaves i..i+4 are B e B e B, tested with two JEQs. */
+const CHAIN2 = -2;
+/** pat[] bits: a CHAIN1 / CHAIN2 pattern starts at this leaf. */
+const CHAIN1_AT = 1;
+const CHAIN2_AT = 2;
+
+/** Depth of every leaf in the tree described by `root` (n leaves, weights w for chain order). */
+function leafDepths(root: Int32Array, n: number, w: ArrayLike<number>): Int32Array {
   const d = new Int32Array(n);
   const walk = (i: number, j: number, depth: number) => {
     if (i === j) {
@@ -243,6 +279,17 @@ function leafDepths(root: Int32Array, n: number): Int32Array {
       return;
     }
     const r = root[i * n + j];
+    if (r === CHAIN1) {
+      d[i] = d[i + 1] = d[i + 2] = depth + 1;
+      return;
+    }
+    if (r === CHAIN2) {
+      const heavy = w[i + 1] >= w[i + 3] ? i + 1 : i + 3;
+      d[i] = d[i + 2] = d[i + 4] = depth + 2;
+      d[heavy] = depth + 1;
+      d[heavy === i + 1 ? i + 3 : i + 1] = depth + 2;
+      return;
+    }
     walk(i, r, depth + 1);
     walk(r + 1, j, depth + 1);
   };
@@ -331,20 +378,33 @@ function subtree(p: NodePool, ranges: readonly NrRange[], cost: readonly number[
   let total = 0;
   for (let x = 0; x < n; x++) total += ranges[i + x].weight + EPSILON;
   const w = new Float64Array(n);
+  // Where a single number interrupts a run of one outcome (B e B), a JEQ can test it.
+  const pat = new Uint8Array(n);
+  for (let x = 0; x + 2 < n; x++) {
+    const e = ranges[i + x + 1];
+    if (e.lo === e.hi && ranges[i + x].node === ranges[i + x + 2].node) pat[x] |= CHAIN1_AT;
+  }
+  for (let x = 0; x + 4 < n; x++) if (pat[x] & CHAIN1_AT && pat[x + 2] & CHAIN1_AT) pat[x] |= CHAIN2_AT;
   let root: Int32Array = new Int32Array(0);
   for (let floor = 2; floor <= 128; floor *= 4) {
     for (let x = 0; x < n; x++) w[x] = Math.max(ranges[i + x].weight + EPSILON, (floor * total) / 2 ** allowed[x]);
-    root = optimalRoots(w);
-    const d = leafDepths(root, n);
+    root = optimalRoots(w, pat);
+    const d = leafDepths(root, n, w);
     let missed = false;
     for (let x = 0; x < n && !missed; x++) if (d[x] > allowed[x]) missed = true;
     if (!missed) break;
   }
   const rt = root;
+  const leaf = (x: number) => ranges[i + x];
   const build = (a: number, b: number): Node => {
-    if (a === b) return ranges[i + a].node;
+    if (a === b) return leaf(a).node;
     const r = rt[a * n + b];
-    return p.split(ranges[i + r + 1].lo, build(r + 1, b), build(a, r));
+    if (r === CHAIN1) return p.jmp('jeq', leaf(a + 1).lo, leaf(a + 1).node, leaf(a).node);
+    if (r === CHAIN2) {
+      const [h, l] = w[a + 1] >= w[a + 3] ? [a + 1, a + 3] : [a + 3, a + 1];
+      return p.jmp('jeq', leaf(h).lo, leaf(h).node, p.jmp('jeq', leaf(l).lo, leaf(l).node, leaf(a).node));
+    }
+    return p.split(leaf(r + 1).lo, build(r + 1, b), build(a, r));
   };
   return build(0, n - 1);
 }
