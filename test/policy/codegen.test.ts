@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARCHES, getArch, syscallNumber, type Arch } from '../../src/arch/index.js';
+import { ARCHES, getArch, syscallNumber, syscallTable, type Arch } from '../../src/arch/index.js';
 import { decode } from '../../src/bpf/codec.js';
 import { emulate } from '../../src/bpf/emulator.js';
 import { opInfo } from '../../src/bpf/opcodes.js';
@@ -216,6 +216,14 @@ test('compile(): text, objects and Policy values; Filter methods', () => {
   assert.is(s.endian, 'big');
   assert.throws(() => compile('defaultAction: nope\nrules: []\n'), (e: Error) => e.name === 'PolicyError');
   assert.throws(() => compile(yaml, { arches: ['x86_64', 's390x'] }), (e: Error) => e.name === 'PolicyError' && /byte order/.test(e.message));
+});
+
+test('a policy too big for the kernel (over 4096 instructions) is a PolicyError, not a bad filter', () => {
+  const names = [...syscallTable('x86_64').keys()].slice(0, 300);
+  const rules = names.flatMap((name, i) =>
+    Array.from({ length: 6 }, (_, j) => ({ syscalls: [name], action: 'allow', args: [{ index: j, op: 'eq', value: `0x${(BigInt(i * 7 + j + 1) << 32n | BigInt(j)).toString(16)}` }] })),
+  );
+  assert.throws(() => compile({ defaultAction: 'kill_process', architectures: ['x86_64'], rules }), (e: Error) => e.name === 'PolicyError' && /4096/.test(e.message));
 });
 
 test('an OCI profile compiles like the equivalent policy', () => {
