@@ -29,7 +29,7 @@ export default defineConfig([
     splitting: false,
   },
   {
-    entry: { cli: 'src/cli/main.ts' },
+    entry: { cli: 'src/cli/main.ts', sandboxify: 'src/cli/sandboxify.ts' },
     format: ['esm'],
     target: 'node20',
     platform: 'node',

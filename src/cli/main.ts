@@ -1,5 +1,6 @@
 import { VERBS } from './verbs/index.js';
 import { UsageError } from './errors.js';
+import type { Verb } from './verb.js';
 
 const PROG = 'seccomp-ts';
 
@@ -22,6 +23,18 @@ function isInputError(e: unknown): e is Error {
   return ['UsageError', 'BpfError', 'ArchError', 'PolicyError', 'ApplyError', 'FormatError', 'LaunchError'].includes(e.name);
 }
 
+/**
+ * Whether `--help`/`-h` asks for the verb's usage: anywhere before `--`, except that for verbs
+ * running a command (exec, learn) the command's own arguments are never looked at, so
+ * `exec bash --help` runs `bash --help`.
+ */
+function wantsHelp(verb: Verb, args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  const own = end === -1 ? args : args.slice(0, end);
+  const isHelp = (a: string) => a === '--help' || a === '-h';
+  return verb.runsCommand ? own.length > 0 && isHelp(own[0]) : own.some(isHelp);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -35,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const verb = VERBS.find((v) => v.name === name);
   if (!verb) throw new UsageError(`unknown command '${name}' (run '${PROG} --help' for the list)`);
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (wantsHelp(verb, rest)) {
     process.stdout.write(verb.usage.trimEnd() + '\n');
     return 0;
   }

@@ -5,6 +5,8 @@ export interface Verb {
   readonly summary: string;
   /** Full usage text for `seccomp-ts VERB --help`. */
   readonly usage: string;
+  /** The verb runs a command given after its options (exec, learn): `--help` counts only as the first argument. */
+  readonly runsCommand?: boolean;
   /** Runs the verb; resolves to the process exit status. Throw UsageError or a library error for bad input. */
   run(argv: string[]): Promise<number>;
 }

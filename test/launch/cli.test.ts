@@ -39,12 +39,17 @@ test('dist/cli.js exists (run npx tsup)', () => {
   assert.ok(existsSync(CLI), CLI);
 });
 
-(onX64 ? test : test.skip)('exec: SECCOMP_SYSCALL_DENY=execve -- bash runs, its exec is killed; -v prints the blog\'s line', () => {
-  const r = cli(['exec', '-v', '/bin/bash', '-c', BASH_EXEC], { SECCOMP_SYSCALL_DENY: 'execve' });
+(onX64 ? test : test.skip)('exec: SECCOMP_SYSCALL_DENY=execve -- bash runs, its exec is killed; the blog\'s line is printed unless -q', () => {
+  const r = cli(['exec', '/bin/bash', '-c', BASH_EXEC], { SECCOMP_SYSCALL_DENY: 'execve' });
   assert.is(r.stdout, 'I will try to execve something...\n');
   assert.is(r.stderr, 'adding execve to the process seccomp filter\n');
   assert.is(r.signal, 'SIGSYS');
-  const free = cli(['exec', '--deny', 'mount', '/bin/bash', '-c', BASH_EXEC]); // (not uname: bash calls it at start-up)
+  for (const [args, env] of [[['-q'], {}], [[], { SECCOMP_QUIET: '1' }]] as const) {
+    const q = cli(['exec', ...args, '/bin/bash', '-c', BASH_EXEC], { SECCOMP_SYSCALL_DENY: 'execve', ...env });
+    assert.is(q.stderr, '', `quiet with ${JSON.stringify([args, env])}`);
+    assert.is(q.signal, 'SIGSYS');
+  }
+  const free = cli(['exec', '-q', '--deny', 'mount', '/bin/bash', '-c', BASH_EXEC]); // (not uname: bash calls it at start-up)
   assert.is(free.stdout, 'I will try to execve something...\nDoing arbitrary code execution!!!\n');
   assert.is(free.status, 0);
 });

@@ -1,5 +1,5 @@
 import { LaunchError } from '../../launch/errors.js';
-import { execSandboxed } from '../../launch/exec.js';
+import { execSandboxed, resolveCommand } from '../../launch/exec.js';
 import type { OtherExec } from '../../launch/wrap.js';
 import { policyFromEnv, policyFromLists } from '../../policy/env.js';
 import { compile, type Filter } from '../../policy/filter.js';
@@ -15,8 +15,7 @@ export const POLICY_OPTIONS = `Policy (one of; without any, the SECCOMP_* enviro
   --deny LIST       syscalls or @groups that kill the process; the rest is allowed
   --default ACTION  with --allow/--deny: the action for what is not listed, e.g. errno(EPERM) or log
   SECCOMP_SYSCALL_ALLOW=a:b, SECCOMP_SYSCALL_DENY=a:b, SECCOMP_DEFAULT_ACTION=log,
-  SECCOMP_POLICY=FILE: the variables of the Cloudflare sandbox toolkit
-  -v, --verbose     print 'adding NAME to the process seccomp filter' for each listed syscall`;
+  SECCOMP_POLICY=FILE: the variables of the Cloudflare sandbox toolkit`;
 
 /** Flags of {@link policyFlagsSpec} as parsed. */
 interface PolicyFlags {
@@ -24,7 +23,6 @@ interface PolicyFlags {
   allow?: string;
   deny?: string;
   default?: string;
-  verbose?: boolean;
 }
 
 /** parseArgs options for the shared policy flags. */
@@ -33,7 +31,6 @@ export const policyFlagsSpec = {
   allow: { type: 'string' },
   deny: { type: 'string' },
   default: { type: 'string' },
-  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
 function list(verb: string, flag: string, v: string): string[] {
@@ -45,9 +42,10 @@ function list(verb: string, flag: string, v: string): string[] {
 /**
  * The filter for `exec`/`preload` from --policy, --allow/--deny/--default, or the SECCOMP_*
  * environment variables, compiled for `arches` (default: the policy's, else this machine's);
- * with --verbose, the blog's `adding NAME ...` lines on stderr.
+ * also returns the entries listed by --allow/--deny or SECCOMP_SYSCALL_ALLOW/DENY, for the toolkit's
+ * `adding NAME to the process seccomp filter` lines ({@link announce}).
  */
-export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEnv = process.env, arches?: readonly string[]): Filter {
+export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEnv = process.env, arches?: readonly string[]): { filter: Filter; listed: readonly string[] } {
   const fromLists = f.allow !== undefined || f.deny !== undefined;
   if (f.policy !== undefined && fromLists) throw new UsageError(`${verb}: give --policy or --allow/--deny, not both`);
   if (f.default !== undefined && !fromLists) throw new UsageError(`${verb}: --default goes with --allow or --deny`);
@@ -74,8 +72,12 @@ export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEn
     filter = compile(policy, arches ? { arches } : {});
   }
   for (const w of filter.warnings) process.stderr.write(`seccomp-ts: warning: ${w.message}\n`);
-  if (f.verbose) for (const name of listed) process.stderr.write(`adding ${name} to the process seccomp filter\n`);
-  return filter;
+  return { filter, listed };
+}
+
+/** The Cloudflare toolkit's line for each listed entry, on stderr. */
+export function announce(listed: readonly string[]): void {
+  for (const name of listed) process.stderr.write(`adding ${name} to the process seccomp filter\n`);
 }
 
 /** Split `[OPTIONS] [--] COMMAND [ARG...]` at the command: options end at `--` or the first operand. */
@@ -105,27 +107,34 @@ then killed, whatever the policy's deny action.
 ${POLICY_OPTIONS}
 
 Options:
+  -q, --quiet          no 'adding NAME to the process seccomp filter' lines (also SECCOMP_QUIET=1);
+                       by default they are printed for each listed syscall, as sandboxify does
   --argv0 NAME         argv[0] for COMMAND (default: COMMAND as given)
   --other-exec MODE    kill (default when the policy denies execve or execveat) or policy:
                        what other execve/execveat calls get
+Installed as 'sandboxify' too: 'sandboxify CMD ARGS...' is 'seccomp-ts exec CMD ARGS...'.
 Linux x86_64 only.
 `;
 
 /** `seccomp-ts exec`: run a program under a policy (the sandboxify analogue). */
 export const execVerb: Verb = {
   name: 'exec',
+  runsCommand: true,
   summary: 'run a program under a seccomp policy, from its first instruction (like sandboxify)',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
     const [opts, command] = splitAtCommand(argv, new Set(['--policy', '--allow', '--deny', '--default', '--argv0', '--other-exec']));
-    const { values, positionals } = parseFlags('exec', opts, { ...policyFlagsSpec, argv0: { type: 'string' }, 'other-exec': { type: 'string' } });
+    const { values, positionals } = parseFlags('exec', opts, { ...policyFlagsSpec, quiet: { type: 'boolean', short: 'q' }, argv0: { type: 'string' }, 'other-exec': { type: 'string' } });
     if (positionals.length) throw new UsageError(`exec: unexpected '${positionals[0]}' before the command`);
     if (command.length === 0) throw new UsageError('exec: no command given (usage: seccomp-ts exec [OPTIONS] COMMAND [ARG...])');
     const other = values['other-exec'];
     if (other !== undefined && other !== 'kill' && other !== 'policy') throw new UsageError(`exec: --other-exec must be kill or policy, not '${other}'`);
-    const filter = policyFilter('exec', values);
+    const { filter, listed } = policyFilter('exec', values);
     if (!filter.arches.includes('x86_64')) throw new UsageError(`exec: the launcher runs x86_64 programs, but the policy's architectures are ${filter.arches.join(', ')}`);
     try {
+      // Resolve first, so a command that cannot run gets one line and no 'adding' lines.
+      resolveCommand(command[0]);
+      if (!values.quiet && !process.env.SECCOMP_QUIET) announce(listed);
       return await execSandboxed(filter.instructions, command, {
         ...(values.argv0 !== undefined ? { argv0: values.argv0 } : {}),
         ...(other !== undefined ? { otherExec: other as OtherExec } : {}),

@@ -67,6 +67,7 @@ function checkWritable(file: string): void {
 /** `seccomp-ts learn`: run a command under strace and write the allowlist it needs. */
 export const learnVerb: Verb = {
   name: 'learn',
+  runsCommand: true,
   summary: 'learn an allowlist policy by running a command under strace (whole run, or after start-up)',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {

@@ -42,7 +42,7 @@ export const preloadVerb: Verb = {
     if (values.output === '-' && process.stdout.isTTY) throw new UsageError('preload: refusing to write a binary to a terminal (use -o FILE)');
     if (values.soname !== undefined && !/^[^/\0]+$/.test(values.soname)) throw new UsageError(`preload: --soname must be a file name, not '${values.soname}'`);
     // --arch overrides the policy's architectures; without it the policy's own list must cover x86_64.
-    const filter = policyFilter('preload', values, process.env, values.arch !== undefined ? [arch] : undefined);
+    const { filter } = policyFilter('preload', values, process.env, values.arch !== undefined ? [arch] : undefined);
     if (!filter.arches.includes(arch)) throw new UsageError(`preload: the object is for ${arch}, but the policy's architectures are ${filter.arches.join(', ')} (use --arch)`);
     const so = buildPreload(filter.instructions, { ...(values.soname !== undefined ? { soname: values.soname } : {}), tsync: !values['no-tsync'], arch });
     writeOutput(values.output, so);
