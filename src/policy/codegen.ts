@@ -409,6 +409,75 @@ function subtree(p: NodePool, ranges: readonly NrRange[], cost: readonly number[
   return build(0, n - 1);
 }
 
+/**
+ * The ranges of one side of the syscall bit (numbers with it, or without), clipped to that side
+ * and merged: a search tree behind `jset bit` never sees the other side's numbers.
+ */
+function sideOf(ranges: readonly NrRange[], bit: number, withBit: boolean): NrRange[] {
+  const out: { lo: number; hi: number; node: Node; weight: number }[] = [];
+  for (const r of ranges) {
+    for (let s = Math.floor(r.lo / bit) * bit; s <= r.hi; s += bit) {
+      if ((((s & bit) >>> 0) !== 0) !== withBit) continue;
+      const lo = Math.max(r.lo, s);
+      const hi = Math.min(r.hi, s + bit - 1);
+      const weight = lo === r.lo ? r.weight : 0;
+      const last = out[out.length - 1];
+      if (last && last.node === r.node) {
+        last.hi = hi;
+        last.weight += weight;
+      } else out.push({ lo, hi, node: r.node, weight });
+    }
+  }
+  return out;
+}
+
+/**
+ * The alternative block body `jset bit ? A : B` for when one side of the syscall bit has a
+ * single outcome (typically x86_64 without x32: every x32 number is a bad-arch call). It costs
+ * one compare for every call and saves the ranges the bit would cut; {@link cheaper} decides.
+ */
+function withBitTest(p: NodePool, ranges: readonly NrRange[], bit: number): Node | undefined {
+  const set = sideOf(ranges, bit, true);
+  const clear = sideOf(ranges, bit, false);
+  if (set.length === 1 && clear.length > 1) return p.jmp('jset', bit, set[0].node, searchTree(p, clear));
+  if (clear.length === 1 && set.length > 1) return p.jmp('jset', bit, searchTree(p, set), clear[0].node);
+  return undefined;
+}
+
+/** Compares on the way to each range's outcome, weighted; and the number of compares in the tree. */
+function treeCost(root: Node, ranges: readonly NrRange[]): { cost: number; size: number } {
+  let cost = 0;
+  for (const r of ranges) {
+    let n = root;
+    let steps = 0;
+    while (n.kind === 'jmp') {
+      const a = r.lo;
+      const taken = n.op === 'jeq' ? a === n.k : n.op === 'jge' ? a >= n.k : n.op === 'jgt' ? a > n.k : ((a & n.k) >>> 0) !== 0;
+      n = taken ? n.t : n.f;
+      steps++;
+    }
+    cost += (r.weight + EPSILON) * steps;
+  }
+  const seen = new Set<Node>();
+  const walk = (n: Node): void => {
+    if (n.kind !== 'jmp' || seen.has(n)) return;
+    seen.add(n);
+    walk(n.t);
+    walk(n.f);
+  };
+  walk(root);
+  return { cost, size: seen.size };
+}
+
+/** The cheaper of two block bodies: lower weighted cost, then fewer compares; ties keep `a`. */
+function cheaper(a: Node, b: Node | undefined, ranges: readonly NrRange[]): Node {
+  if (!b) return a;
+  const ca = treeCost(a, ranges);
+  const cb = treeCost(b, ranges);
+  if (cb.cost < ca.cost - 1e-6 || (Math.abs(cb.cost - ca.cost) <= 1e-6 && cb.size < ca.size)) return b;
+  return a;
+}
+
 /** The root node of the whole program. */
 export function buildGraph(resolved: ResolvedPolicy): Node {
   const counter = { next: 0 };
@@ -428,7 +497,11 @@ export function buildGraph(resolved: ResolvedPolicy): Node {
   const entries = groups.map((g, i) => {
     const p = pools[i];
     const ranges = blockRanges(p, g, p.ret(resolved.badArchAction));
-    return p.ld(SECCOMP_DATA_NR, searchTree(p, ranges));
+    const tree = searchTree(p, ranges);
+    const bit = siblings(g[0].arch).reduce((m, a) => m | a.syscallBit, 0) >>> 0;
+    // A leading JSET costs every call one compare: it can only pay off in small trees.
+    const alt = bit && ranges.length <= 16 ? withBitTest(p, ranges, bit) : undefined;
+    return p.ld(SECCOMP_DATA_NR, cheaper(tree, alt, ranges));
   });
   for (let i = groups.length - 1; i >= 0; i--) dispatch = last.jmp('jeq', groups[i][0].arch.auditArch, entries[i], dispatch);
   return last.ld(SECCOMP_DATA_ARCH, dispatch);
