@@ -218,6 +218,18 @@ test('compile(): text, objects and Policy values; Filter methods', () => {
   assert.throws(() => compile(yaml, { arches: ['x86_64', 's390x'] }), (e: Error) => e.name === 'PolicyError' && /byte order/.test(e.message));
 });
 
+test('a small x86_64-only block tests the x32 bit with one JSET', () => {
+  const f = compile({ defaultAction: 'allow', badArchAction: 'kill_process', architectures: ['x86_64'], rules: [{ syscalls: ['ptrace'], action: 'kill_process' }] });
+  const names = f.instructions.map((i) => opInfo(i.code)!.name);
+  assert.ok(names.includes('jset_k'), names.join(' '));
+  assert.is(f.instructions.length, 7);
+  const ptrace = syscallNumber('x86_64', 'ptrace')!;
+  for (const nr of [0, ptrace, ptrace + 1, 0x3fffffff, 0x40000000 | ptrace, 0x40000000, 0x80000000, 0x80000000 | ptrace, 0xc0000000, 0xffffffff]) {
+    const data = call(x86_64.auditArch, nr);
+    assert.is(f.evaluate(data).value, f.expected(data), `nr 0x${nr.toString(16)}`);
+  }
+});
+
 test('a policy too big for the kernel (over 4096 instructions) is a PolicyError, not a bad filter', () => {
   const names = [...syscallTable('x86_64').keys()].slice(0, 300);
   const rules = names.flatMap((name, i) =>
