@@ -13,8 +13,14 @@
 import { errnoName } from './errno.js';
 import type { Program } from './insn.js';
 import { opInfo } from './opcodes.js';
-import { decodeAction, type ActionName } from './seccomp.js';
-import { disassembleLines, type TextOptions } from './text.js';
+import { SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, decodeAction, type ActionName } from './seccomp.js';
+import { checkedArches, disassembleLines, type TextOptions } from './text.js';
+
+/** The AUDIT_ARCH a program checks, when it checks exactly one. */
+function soleArch(program: Program): number | undefined {
+  const a = checkedArches(program);
+  return a.length === 1 ? a[0] : undefined;
+}
 
 /** Options of {@link toDot}: the disassembler's, plus a title. */
 export interface DotOptions extends TextOptions {
@@ -65,6 +71,38 @@ function leafLabel(stmt: string, k: number): string {
 }
 
 /**
+ * For each instruction: whether A holds seccomp_data.nr, and the AUDIT_ARCH proven on every path
+ * to it (from `A == ARCH_X` branches), so range checks on nr can be labelled with syscall names.
+ */
+function nrStates(program: Program, succ: (pc: number) => number[], initialArch: number | undefined): { nr: boolean; arch: number | undefined }[] {
+  type St = { a: 'arch' | 'nr' | 'other'; arch: number | undefined };
+  const n = program.length;
+  const inc: (St | undefined)[] = new Array(n).fill(undefined);
+  if (n > 0) inc[0] = { a: 'other', arch: initialArch };
+  const merge = (t: number, st: St) => {
+    const p = inc[t];
+    inc[t] = !p ? st : { a: p.a === st.a ? st.a : 'other', arch: p.arch === st.arch ? st.arch : undefined };
+  };
+  const out: { nr: boolean; arch: number | undefined }[] = [];
+  for (let pc = 0; pc < n; pc++) {
+    const st = inc[pc] ?? { a: 'other', arch: initialArch };
+    out.push({ nr: st.a === 'nr', arch: st.arch });
+    const insn = program[pc]!;
+    const e = opInfo(insn.code)?.effect;
+    let next: St = st;
+    if (e?.kind === 'load' && e.dst === 'A') {
+      next = { a: e.mode === 'abs' && insn.k === SECCOMP_DATA_NR ? 'nr' : e.mode === 'abs' && insn.k === SECCOMP_DATA_ARCH ? 'arch' : 'other', arch: st.arch };
+    } else if (e?.kind === 'alu' || (e?.kind === 'misc' && e.op === 'txa')) next = { a: 'other', arch: st.arch };
+    const s = succ(pc);
+    if (e?.kind === 'jmp' && e.op === 'jeq' && e.src === 'K' && st.a === 'arch' && s.length === 2) {
+      merge(s[0]!, { a: 'arch', arch: insn.k >>> 0 });
+      merge(s[1]!, { a: 'arch', arch: st.arch === insn.k >>> 0 ? undefined : st.arch });
+    } else for (const t of s) merge(t, next);
+  }
+  return out;
+}
+
+/**
  * The program as a Graphviz digraph (see the module comment). The text is deterministic: the
  * same program and options always give the same output, so it can be kept as a golden file.
  */
@@ -82,6 +120,16 @@ export function toDot(program: Program, opts: DotOptions = {}): string {
     return pc + 1 < n ? [pc + 1] : [];
   };
   const isRetK = (pc: number): boolean => opInfo(program[pc]!.code)?.name === 'ret_k';
+  const states = opts.symbols ? nrStates(program, succ, opts.defaultArch ?? soleArch(program) ?? opts.fallbackArch) : [];
+  /** ` (socket)`: the syscall a range check on nr starts or ends at, when the arch is proven. */
+  const rangeName = (pc: number): string => {
+    const insn = program[pc]!;
+    const name = opInfo(insn.code)?.name;
+    const st = states[pc];
+    if (!st?.nr || st.arch === undefined || (name !== 'jge_k' && name !== 'jgt_k')) return '';
+    const sys = opts.symbols!.syscallName(st.arch, insn.k >>> 0);
+    return sys ? ` (${sys})` : '';
+  };
   const isBranch = (pc: number): boolean => {
     const info = opInfo(program[pc]!.code);
     return info !== undefined && info.effect.kind === 'jmp';
@@ -142,7 +190,7 @@ export function toDot(program: Program, opts: DotOptions = {}): string {
       const cond = conditionOf(lines[pc]!);
       // The disassembler prints the negated condition (`if (A != x) goto jf`) when jt is 0.
       const negated = insn.jt === 0 && insn.jf !== 0;
-      body.push(`${tag}${cond} ?`);
+      body.push(`${tag}${cond}${rangeName(pc)} ?`);
       const t = pc + 1 + insn.jt;
       const f = pc + 1 + insn.jf;
       // Label edges by the printed condition, so `A != read ?` reads `yes` toward the not-read path.

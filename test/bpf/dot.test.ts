@@ -96,6 +96,16 @@ test('yes/no edges follow the printed condition', () => {
   assert.equal(g.edges.get(openBlock)!.find((e) => e.label === 'yes')!.to, 'ret_00000000');
 });
 
+test('range checks on nr name the syscall at the boundary where the arch is proven', () => {
+  const name = archSymbols.syscallName(I386, 0x100)!;
+  assert.ok(dot.includes(`A >= 0x100 (${name}) ?`), dot);
+  // Without symbols nothing is named.
+  assert.not.match(toDot(program), /\(\w+\) \?/);
+  // An argument compared with the same number is not a syscall.
+  const argCheck = toDot(assemble('A = arch\nif (A != ARCH_X86_64) goto k\nA = args[0]\nif (A >= 0x100) goto k\nreturn ALLOW\nk: return KILL_PROCESS\n', { symbols: archSymbols }), { symbols: archSymbols });
+  assert.match(argCheck, /A >= 0x100 \?/);
+});
+
 test('leaves are shared per value and coloured by action', () => {
   const g = parseDot(dot);
   const leaves = [...g.nodes.keys()].filter((k) => k.startsWith('ret_'));
