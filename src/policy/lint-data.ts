@@ -147,6 +147,7 @@ export const FILTER_SIZE = Object.freeze({
 export const LINT_RULES: Readonly<Record<string, { readonly severity: 'error' | 'warning'; readonly summary: string }>> = Object.freeze({
   'denylist-bypass': { severity: 'error', summary: 'a default-allow policy denies a syscall but not an equivalent one (or io_uring)' },
   'multiplexer-bypass': { severity: 'error', summary: 'socket or IPC calls are restricted, but socketcall/ipc reaches them unchecked' },
+  'io-uring-allowed': { severity: 'warning', summary: 'an allowlist allows io_uring, whose operations (openat, connect, ...) the filter never sees' },
   'allow-by-default': { severity: 'warning', summary: 'the default action allows every syscall not listed' },
   'errno-for-sensitive': { severity: 'warning', summary: 'a security-sensitive syscall is denied with an errno instead of killing' },
   'shadowed-rule': { severity: 'error', summary: 'a rule can never decide: an unconditional, more restrictive rule covers the same syscall' },

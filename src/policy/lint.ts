@@ -4,7 +4,7 @@
  * equivalent, argument widths, limits) lives in lint-data.ts; this file only applies it.
  *
  * Rules (README "Lint rules" has an example of each): denylist-bypass, multiplexer-bypass,
- * allow-by-default, errno-for-sensitive, shadowed-rule, contradictory-args,
+ * io-uring-allowed, allow-by-default, errno-for-sensitive, shadowed-rule, contradictory-args,
  * syscall-not-on-any-arch, syscall-not-on-arch, arg-width, filter-size, bwrap-execve,
  * resolve-warning.
  */
@@ -160,6 +160,26 @@ function multiplexerBypass(resolved: ResolvedPolicy): Finding[] {
           'multiplexer-bypass',
           `the rules for ${names} do not apply to calls made through ${mx.name}, which this policy lets through on ${arches}; deny ${mx.name} (kill_process) or leave ${arches} out`,
           restricted[0]!.rule.origin.pos,
+        ),
+      );
+    }
+  }
+  return acc.findings();
+}
+
+function ioUringAllowed(resolved: ResolvedPolicy): Finding[] {
+  const acc = new PerArch();
+  for (const ra of resolved.arches) {
+    if (allowsAll(ra.defaultAction)) continue; // a denylist: denylist-bypass judges io_uring there
+    for (const name of IO_URING_SYSCALLS) {
+      const rules = rulesOf(ra, name);
+      const allow = rules?.find((r) => allowsAll(r.action));
+      if (!allow) continue;
+      acc.add(name, ra.arch, (arches) =>
+        finding(
+          'io-uring-allowed',
+          `${name} is allowed (${arches}): io_uring performs openat, read, write, connect, statx and more inside the kernel, without syscalls this filter sees, so the allowlist does not bound what the ring can do`,
+          allow.origin.pos,
         ),
       );
     }
@@ -414,6 +434,7 @@ export function lintPolicy(policy: Policy, resolved: ResolvedPolicy, opts: LintO
   const all = [
     ...denylistBypass(resolved),
     ...multiplexerBypass(resolved),
+    ...ioUringAllowed(resolved),
     ...allowByDefault(policy),
     ...errnoForSensitive(policy, arches),
     ...shadowedRules(resolved),

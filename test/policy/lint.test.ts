@@ -68,6 +68,12 @@ const CASES: Case[] = [
     line: 6, says: 'ipc',
   },
   {
+    rule: 'io-uring-allowed', what: 'an allowlist allowing io_uring_setup and io_uring_enter',
+    bad: `defaultAction: kill_process\narchitectures: [x86_64, aarch64]\nrules:\n  - syscalls: [read, write]\n    action: allow\n  - syscalls: [io_uring_setup, io_uring_enter]\n    action: allow\n`,
+    good: `defaultAction: kill_process\narchitectures: [x86_64, aarch64]\nrules:\n  - syscalls: [read, write]\n    action: allow\n  - syscalls: [io_uring_setup]\n    action: errno(ENOSYS)\n`,
+    line: 6, says: 'x86_64, aarch64',
+  },
+  {
     rule: 'allow-by-default', what: 'defaultAction allow',
     bad: `defaultAction: allow\narchitectures: [x86_64]\n`,
     good: `defaultAction: errno(EPERM)\narchitectures: [x86_64]\n`,
