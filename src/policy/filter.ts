@@ -11,6 +11,7 @@ import { assertValid } from '../bpf/verifier.js';
 import { BpfError } from '../bpf/errors.js';
 import { archSymbols } from '../symbols.js';
 import { generate } from './codegen.js';
+import { formatC } from './codegen-c.js';
 import { PolicyError } from './errors.js';
 import { evaluatePolicy } from './evaluate.js';
 import { isOciProfile, policyFromOci } from './oci.js';
@@ -61,6 +62,11 @@ export class Filter {
   /** The program as text assembly (one instruction a line, with names for arches and syscalls). */
   toString(): string {
     return disassemble(this.instructions, { symbols: archSymbols, endian: this.endian, defaultArch: this.resolved.arches[0].arch.auditArch });
+  }
+
+  /** The program as C source: a `struct sock_filter` array (and `<name>_prog`) for <linux/filter.h>. */
+  toC(name = 'seccomp_filter'): string {
+    return formatC(this.instructions, { arches: this.resolved.arches.map((a) => a.arch), endian: this.endian, name });
   }
 
   /** Runs the program on one call, as the kernel would on the target machine. */

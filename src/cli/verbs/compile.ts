@@ -1,5 +1,4 @@
 import { getArch } from '../../arch/index.js';
-import { formatC } from '../../policy/codegen-c.js';
 import { policyFromLists } from '../../policy/env.js';
 import { compile, type Filter } from '../../policy/filter.js';
 import { UsageError } from '../errors.js';
@@ -51,7 +50,7 @@ export function render(filter: Filter, format: Format): Uint8Array | string {
         }) + '\n'
       );
     case 'c':
-      return formatC(filter.instructions, { arches: filter.resolved.arches.map((a) => a.arch), endian: filter.endian });
+      return filter.toC();
   }
 }
 
