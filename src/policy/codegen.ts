@@ -134,9 +134,9 @@ export function blockRanges(p: NodePool, listed: readonly ResolvedArch[], badArc
     }
   }
   // Outcomes of the listed numbers, in number order (u32 order: x32 numbers sort high).
-  const points: { nr: number; node: Node }[] = [];
+  const points: { nr: number; node: Node; arch: Arch }[] = [];
   for (const ra of listed) {
-    for (const [nr, sc] of ra.syscalls) points.push({ nr: nr >>> 0, node: syscallNode(p, ra.arch, sc, ra.defaultAction) });
+    for (const [nr, sc] of ra.syscalls) points.push({ nr: nr >>> 0, node: syscallNode(p, ra.arch, sc, ra.defaultAction), arch: ra.arch });
   }
   // The resolver hands out maps in number order; sort only when that is not so.
   for (let x = 1; x < points.length; x++) {
@@ -162,6 +162,8 @@ export function blockRanges(p: NodePool, listed: readonly ResolvedArch[], badArc
     let at = sp.lo;
     while (k < points.length && points[k].nr < sp.lo) k++;
     for (; k < points.length && points[k].nr <= sp.hi; k++) {
+      // A number on the other side of the syscall bit is not this ABI's (as the evaluator sees it).
+      if (points[k].arch !== ra.arch) continue;
       const nr = points[k].nr;
       if (nr > at) add(at, nr - 1, def);
       add(nr, nr, points[k].node);

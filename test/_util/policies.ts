@@ -86,8 +86,10 @@ export function randomResolved(r: Rand, arches: readonly Arch[], opts: RandomPol
     const defaultAction = pick(r, pool);
     const map = new Map<number, ResolvedSyscall>();
     for (let i = 0; i < count; i++) {
-      // Mostly real numbers; sometimes one outside the table (the filter must not care).
-      const nr = r() < 0.9 ? pick(r, table) : ((int(r, 1000) | arch.syscallBit) >>> 0);
+      // Mostly real numbers; sometimes one outside the table, or even on the other side of the x32
+      // bit (which the evaluator never attributes to this ABI: the filter must ignore it too).
+      const u = r();
+      const nr = u < 0.9 ? pick(r, table) : u < 0.97 ? ((int(r, 1000) | arch.syscallBit) >>> 0) : ((int(r, 1000) | (arch.syscallBit ^ 0x40000000)) >>> 0);
       const rules: ResolvedRule[] = [];
       const nRules = 1 + int(r, r() < 0.3 ? 4 : 2);
       for (let k = 0; k < nRules; k++) {
