@@ -4,3 +4,5 @@
  */
 process.argv.splice(2, 0, 'exec');
 await import('./main.js');
+
+export {};
