@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The project's test command (`npm test`): builds dist/ (the CLI and register hook tests run the
-// built package), runs every test/**/*.test.ts under uvu, and ends with `N passed, N failed`.
+// built package), type-checks everything (src, tests, tools) with tsc, runs every
+// test/**/*.test.ts under uvu, and ends with `N passed, N failed` (the type check counts as one).
 import { spawnSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,12 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
+// Type errors in tests and tools are not seen by the build; tsc sees the whole tree.
+process.stdout.write('typecheck (tsc --noEmit)... ');
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { cwd: root, encoding: 'utf8' });
+const typecheckOk = tsc.status === 0;
+process.stdout.write(typecheckOk ? 'ok\n' : `FAILED\n${tsc.stdout}${tsc.stderr}\n`);
+
 const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', filter], {
   cwd: root,
   env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
@@ -26,12 +33,12 @@ child.stdout.on('data', (d) => {
 });
 child.on('close', (code, signal) => {
   const num = (label) => Number((out.match(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm')) ?? [])[1] ?? 0);
-  const total = num('Total');
-  const passed = num('Passed');
   const skipped = num('Skipped');
-  let failed = Math.max(0, total - passed - skipped);
+  let uvuFailed = Math.max(0, num('Total') - num('Passed') - skipped);
   // A file that crashed before reporting still fails the run.
-  if ((code !== 0 || signal) && failed === 0) failed = 1;
+  if ((code !== 0 || signal) && uvuFailed === 0) uvuFailed = 1;
+  const passed = num('Passed') + (typecheckOk ? 1 : 0);
+  const failed = uvuFailed + (typecheckOk ? 0 : 1);
   process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   process.exit(failed === 0 ? 0 : 1);
 });
