@@ -18,6 +18,7 @@ export interface ArgWords {
 }
 
 const U32 = 0xffffffffn;
+const U64 = (1n << 64n) - 1n;
 
 function split(v: bigint): { hi: number; lo: number } {
   const x = BigInt.asUintN(64, v);
@@ -99,9 +100,10 @@ function emitMasked(p: NodePool, w: ArgWords, m: bigint, v: bigint, s: AState, T
  *   ge: ld al; jge v        lt: ld al; jge v ? F : T
  */
 function emit32(p: NodePool, lo: number, c: ArgCheck, s: AState, T: Cont, F: Node): Node {
-  if (c.value > U32) {
-    // The low word can never reach a value beyond 32 bits: the outcome is known.
-    const holds = c.op === 'ne' || c.op === 'lt' || c.op === 'le';
+  if (c.value > U32 || c.value < 0n) {
+    // The low word can never reach a value beyond 32 bits (or below 0): the outcome is known.
+    const above = c.value > U32;
+    const holds = c.op === 'ne' || (c.op !== 'masked_eq' && (above ? c.op === 'lt' || c.op === 'le' : c.op === 'gt' || c.op === 'ge'));
     return holds ? T(s) : F;
   }
   const v = Number(c.value);
@@ -122,6 +124,12 @@ function emit32(p: NodePool, lo: number, c: ArgCheck, s: AState, T: Cont, F: Nod
  */
 export function emitCheck(p: NodePool, w: ArgWords, c: ArgCheck, bits32: boolean, s: AState, T: Cont, F: Node): Node {
   if (c.bits === 32 || bits32) return emit32(p, w.lo, c, s, T, F);
+  if (c.op !== 'masked_eq' && (c.value < 0n || c.value > U64)) {
+    // Outside 0..2^64-1 (validated policies never get here): the outcome is known.
+    const above = c.value > U64;
+    const holds = c.op === 'ne' || (above ? c.op === 'lt' || c.op === 'le' : c.op === 'gt' || c.op === 'ge');
+    return holds ? T(s) : F;
+  }
   switch (c.op) {
     case 'eq': return emitEq(p, w, c.value, s, T, F);
     case 'ne': return emitEq(p, w, c.value, s, F, T); // a == v with the branches swapped

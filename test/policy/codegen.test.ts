@@ -77,6 +77,25 @@ test('every operator, 32 and 64 bits, both byte orders: filter == BigInt referen
   assert.ok(n > 10000, `${n} comparisons`);
 });
 
+test('out-of-range constants (negative, beyond 64 or 32 bits) decide as the evaluator does', () => {
+  for (const arch of [x86_64, getArch('i386')]) {
+    for (const op of OPS) {
+      for (const bits of [32, 64] as const) {
+        for (const value of [-1n, -5n, 1n << 64n, (1n << 64n) + 5n, 1n << 32n, (1n << 32n) + 3n]) {
+          for (const mask of [undefined, 0xffn, -1n, 1n << 70n]) {
+            const resolved = oneCheck(arch, 3, { index: 0, op, value, bits, ...(mask !== undefined ? { mask } : {}) });
+            const prog = generate(resolved);
+            for (const a of [0n, 1n, 3n, 5n, U32, 1n << 32n, U64]) {
+              const data = call(arch.auditArch, 3, [a]);
+              assert.is(emulate(prog, data).value, evaluatePolicy(resolved, data), `${arch.name} ${op}${bits} ${value} mask ${mask} on ${a}`);
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
 test('the most restrictive action among the rules that hold wins; the first listed on a tie', () => {
   const errno = (e: number) => encodeAction('errno', e);
   const trap = encodeAction('trap', 1);
