@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url';
 import { allSyscallNames, getArch, syscallTable, type ArchName } from '../src/arch/index.js';
 import type { Instruction } from '../src/bpf/insn.js';
 import { emulate } from '../src/bpf/emulator.js';
-import { SECCOMP_RET_ALLOW } from '../src/bpf/seccomp.js';
 import { cacheReport } from '../src/policy/cache.js';
 import { generate } from '../src/policy/codegen.js';
 import { compile } from '../src/policy/filter.js';
@@ -116,16 +115,7 @@ function measure(prog: readonly Instruction[], resolved: ResolvedPolicy) {
 
 /** Whether every syscall allowed whatever its arguments is cacheable. */
 function allAllowsCacheable(prog: readonly Instruction[], resolved: ResolvedPolicy): boolean {
-  for (const ra of resolved.arches) {
-    const cacheable = new Set(cacheReport(prog, ra.arch).cacheable);
-    for (const n of syscallTable(ra.arch).values()) {
-      const nr = (n | ra.arch.syscallBit) >>> 0;
-      const sc = ra.syscalls.get(nr);
-      const always = sc ? sc.rules.every((r) => r.action === SECCOMP_RET_ALLOW) && (ra.defaultAction === SECCOMP_RET_ALLOW || sc.rules.some((r) => r.args.length === 0)) : ra.defaultAction === SECCOMP_RET_ALLOW;
-      if (always && !cacheable.has(nr)) return false;
-    }
-  }
-  return true;
+  return resolved.arches.every((ra) => cacheReport(prog, ra.arch, ra).missed.length === 0);
 }
 
 function median(f: () => void, warm = 30, runs = 150): number {

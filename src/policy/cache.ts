@@ -19,6 +19,7 @@
 import type { Arch, ArchName } from '../arch/index.js';
 import { syscallTable } from '../arch/index.js';
 import type { Program } from '../bpf/insn.js';
+import type { ResolvedArch } from './types.js';
 import {
   BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
 } from '../bpf/opcodes.js';
@@ -83,23 +84,44 @@ export const CACHED_ARCHES: ReadonlySet<ArchName> = new Set<ArchName>([
   'x86_64', 'i386', 'aarch64', 'arm', 'riscv64', 'ppc64le', 'ppc64', 's390x', 'loongarch64',
 ]);
 
+/**
+ * Whether a resolved policy allows syscall `nr` whatever its arguments, judged from its rules:
+ * every rule allows, and either one of them is unconditional or the default allows too. (A rule
+ * whose checks can never hold is not noticed; such a syscall is allowed without this saying so.)
+ */
+export function allowedWhateverArgs(ra: ResolvedArch, nr: number): boolean {
+  const sc = ra.syscalls.get(nr >>> 0);
+  if (!sc) return ra.defaultAction >>> 0 === SECCOMP_RET_ALLOW;
+  return sc.rules.every((r) => r.action >>> 0 === SECCOMP_RET_ALLOW) && (ra.defaultAction >>> 0 === SECCOMP_RET_ALLOW || sc.rules.some((r) => r.args.length === 0));
+}
+
 /** Per-ABI result of {@link cacheReport}. */
 export interface CacheReport {
   /** Syscall numbers of the ABI's table (as seccomp_data.nr shows them) the filter makes cacheable. */
   readonly cacheable: readonly number[];
   /** Numbers of the table that are not cacheable (they run the filter on every call). */
   readonly uncached: readonly number[];
+  /** With a policy: numbers it allows whatever the arguments that are still not cacheable (a filter could do better). */
+  readonly missed: readonly number[];
   /** Whether the kernel keeps a cache for this ABI at all (false for x32 and MIPS). */
   readonly kernelCaches: boolean;
 }
 
-/** Which of an ABI's syscalls the kernel could serve from its action cache with this filter. */
-export function cacheReport(program: Program, arch: Arch): CacheReport {
+/**
+ * Which of an ABI's syscalls the kernel could serve from its action cache with this filter; given
+ * the policy the filter was made from (that ABI's part), also which allowed ones miss the cache.
+ */
+export function cacheReport(program: Program, arch: Arch, policy?: ResolvedArch): CacheReport {
   const cacheable: number[] = [];
   const uncached: number[] = [];
+  const missed: number[] = [];
   for (const n of syscallTable(arch).values()) {
     const nr = (n | arch.syscallBit) >>> 0;
-    (isConstAllow(program, arch.auditArch, nr) ? cacheable : uncached).push(nr);
+    if (isConstAllow(program, arch.auditArch, nr)) cacheable.push(nr);
+    else {
+      uncached.push(nr);
+      if (policy && allowedWhateverArgs(policy, nr)) missed.push(nr);
+    }
   }
-  return { cacheable, uncached, kernelCaches: CACHED_ARCHES.has(arch.name) };
+  return { cacheable, uncached, missed, kernelCaches: CACHED_ARCHES.has(arch.name) };
 }

@@ -134,6 +134,16 @@ export class NodePool {
   }
 }
 
+/** Whether `A op k` holds for an accumulator value `a` (unsigned 32-bit compares). */
+export function holds(op: JmpOp, a: number, k: number): boolean {
+  switch (op) {
+    case 'jeq': return a === k;
+    case 'jgt': return a > k;
+    case 'jge': return a >= k;
+    case 'jset': return ((a & k) >>> 0) !== 0;
+  }
+}
+
 /** What is known about a word: lo <= w <= hi, w != ne, (w & zero) == 0. */
 export interface Known {
   readonly lo: number;
@@ -161,15 +171,7 @@ function meet(a: Known, b: Known): Known {
 /** The outcome of `A op k` given what is known, or undefined when it is not decided. */
 function decide(op: JmpOp, k: number, c: Known): boolean | undefined {
   if (c.lo > c.hi) return undefined; // an impossible path: leave it alone
-  if (c.lo === c.hi) {
-    const a = c.lo;
-    switch (op) {
-      case 'jeq': return a === k;
-      case 'jgt': return a > k;
-      case 'jge': return a >= k;
-      case 'jset': return ((a & k) >>> 0) !== 0;
-    }
-  }
+  if (c.lo === c.hi) return holds(op, c.lo, k);
   switch (op) {
     case 'jeq': return k < c.lo || k > c.hi || k === c.ne || ((k & c.zero) >>> 0) !== 0 ? false : undefined;
     case 'jgt': return c.lo > k ? true : c.hi <= k ? false : undefined;

@@ -44,7 +44,7 @@ import {
 } from '../bpf/opcodes.js';
 import { SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, actionRank } from '../bpf/seccomp.js';
 import { emitCheck } from './codegen-args.js';
-import { NodePool, UNKNOWN, type AState, type Node } from './codegen-nodes.js';
+import { NodePool, UNKNOWN, holds, type AState, type Node } from './codegen-nodes.js';
 import type { ActionValue, ArgCheck, ResolvedArch, ResolvedPolicy, ResolvedRule, ResolvedSyscall } from './types.js';
 
 /** A maximal run of syscall numbers [lo, hi] (inclusive) with one outcome. */
@@ -322,9 +322,7 @@ function zeroArgCost(n: Node, memo: Map<Node, number>): number {
       a = (a & cur.k) >>> 0;
       cur = cur.next;
     } else {
-      const k = cur.k;
-      const taken = cur.op === 'jeq' ? a === k : cur.op === 'jgt' ? a > k : cur.op === 'jge' ? a >= k : (a & k) !== 0;
-      cur = taken ? cur.t : cur.f;
+      cur = holds(cur.op, a, cur.k) ? cur.t : cur.f;
     }
   }
   memo.set(n, steps);
@@ -453,9 +451,7 @@ function treeCost(root: Node, ranges: readonly NrRange[]): { cost: number; size:
     let n = root;
     let steps = 0;
     while (n.kind === 'jmp') {
-      const a = r.lo;
-      const taken = n.op === 'jeq' ? a === n.k : n.op === 'jge' ? a >= n.k : n.op === 'jgt' ? a > n.k : ((a & n.k) >>> 0) !== 0;
-      n = taken ? n.t : n.f;
+      n = holds(n.op, r.lo, n.k) ? n.t : n.f;
       steps++;
     }
     cost += (r.weight + EPSILON) * steps;

@@ -12,7 +12,7 @@ export { evaluatePolicy, explainDecision, archOfCall, checkHolds, type Decision 
 export { expandGroup, registerGroup, groupNames, groupDescription, isGroup, GROUP_NAMES, type GroupMembers } from './groups.js';
 export { policyFromLists, policyFromEnv, POLICY_ENV_VARS, type ListPolicyOptions, type EnvPolicy } from './env.js';
 export { compile, generate, toPolicy, Filter, type CompileOptions } from './filter.js';
-export { isConstAllow, cacheReport, CACHED_ARCHES, type CacheReport } from './cache.js';
+export { isConstAllow, cacheReport, allowedWhateverArgs, CACHED_ARCHES, type CacheReport } from './cache.js';
 export { actionForArch, errnoForArch, hasOwnErrnos } from './errno-arch.js';
 export { isOciProfile, policyFromOci, policyToOci, formatOciJson, DOCKER_DEFAULT_CAPS, type OciOptions, type OciResult } from './oci.js';
 export { policyFromSystemd, policyToSystemd, SYSTEMD_IMPLICIT_ALLOW, type SystemdOptions } from './systemd.js';

@@ -13,7 +13,7 @@ import {
   BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, BPF_X, BPF_IMM,
 } from '../../src/bpf/opcodes.js';
 import { SECCOMP_RET_ALLOW, encodeAction } from '../../src/bpf/seccomp.js';
-import { cacheReport, isConstAllow } from '../../src/policy/cache.js';
+import { allowedWhateverArgs, cacheReport, isConstAllow } from '../../src/policy/cache.js';
 import { generate } from '../../src/policy/codegen.js';
 import { evaluatePolicy } from '../../src/policy/evaluate.js';
 import { compile } from '../../src/policy/filter.js';
@@ -51,14 +51,6 @@ test('isConstAllow: the instructions the kernel models, and everything that stop
   for (const c of cases) assert.is(isConstAllow(c.prog, c.arch ?? X86, c.nr), c.want, c.name);
 });
 
-/** Whether a syscall gets ALLOW whatever its arguments (from the policy's structure, not the filter). */
-function allowedAlways(resolved: ResolvedPolicy, ai: number, nr: number): boolean {
-  const ra = resolved.arches[ai];
-  const sc = ra.syscalls.get(nr);
-  if (!sc) return ra.defaultAction === ALLOW;
-  return sc.rules.every((r) => r.action === ALLOW) && (ra.defaultAction === ALLOW || sc.rules.some((r) => r.args.length === 0));
-}
-
 /**
  * Every unconditionally allowed syscall is cacheable; every cacheable one is allowed (on argument
  * probes: a rule whose checks can never hold makes a syscall allowed in a way the structural
@@ -67,12 +59,13 @@ function allowedAlways(resolved: ResolvedPolicy, ai: number, nr: number): boolea
 function checkPolicy(resolved: ResolvedPolicy, label: string, r = rng(SEED)): number {
   const prog = generate(resolved);
   let cached = 0;
-  resolved.arches.forEach((ra, ai) => {
-    const rep = cacheReport(prog, ra.arch);
+  resolved.arches.forEach((ra) => {
+    const rep = cacheReport(prog, ra.arch, ra);
+    assert.equal(rep.missed, [], `${label} ${ra.arch.name}: allowed whatever the arguments, but not cacheable`);
     const cacheable = new Set(rep.cacheable);
     for (const n of syscallTable(ra.arch).values()) {
       const nr = (n | ra.arch.syscallBit) >>> 0;
-      const always = allowedAlways(resolved, ai, nr);
+      const always = allowedWhateverArgs(ra, nr);
       if (always) cached++;
       if (always) assert.ok(cacheable.has(nr), `${label} ${ra.arch.name} nr ${nr}: allowed whatever the arguments, but not cacheable`);
       if (cacheable.has(nr)) {
