@@ -171,22 +171,17 @@ export function blockRanges(p: NodePool, listed: readonly ResolvedArch[], badArc
     }
     if (at <= sp.hi) add(at, sp.hi, def);
   }
-  // Weights: real syscall numbers of the listed ABIs in each range.
-  const reals = listed.map((ra) => realNumbers(ra.arch));
-  const ptr = reals.map(() => 0);
-  return out.map((r) => {
-    let w = 0;
-    reals.forEach((real, i) => {
-      let j = ptr[i];
-      while (j < real.length && real[j] < r.lo) j++;
-      while (j < real.length && real[j] <= r.hi) {
-        w++;
-        j++;
-      }
-      ptr[i] = j;
-    });
-    return { lo: r.lo, hi: r.hi, node: r.node, weight: w };
-  });
+  // Weights: real syscall numbers of the listed ABIs in each range (one merge walk per ABI).
+  const weights = new Float64Array(out.length);
+  for (const ra of listed) {
+    const real = realNumbers(ra.arch);
+    let r = 0;
+    for (let j = 0; j < real.length; j++) {
+      while (out[r].hi < real[j]) r++; // the ranges cover all of u32, so r stays in bounds
+      weights[r]++;
+    }
+  }
+  return out.map((r, x) => ({ lo: r.lo, hi: r.hi, node: r.node, weight: weights[x] }));
 }
 
 /** Weight given to every range on top of its real numbers, so empty ranges are not pushed arbitrarily deep. */
