@@ -5,14 +5,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARCHES, type Arch } from '../../src/arch/index.js';
+import { ARCHES, syscallTable, type Arch } from '../../src/arch/index.js';
 import { emulate } from '../../src/bpf/emulator.js';
 import { verify } from '../../src/bpf/verifier.js';
 import { generate } from '../../src/policy/codegen.js';
+import { formatAction } from '../../src/policy/actions.js';
+import { compile } from '../../src/policy/filter.js';
+import { GROUP_NAMES } from '../../src/policy/groups.js';
 import { evaluatePolicy } from '../../src/policy/evaluate.js';
 import type { ResolvedPolicy } from '../../src/policy/types.js';
 import { rng, testSeed } from '../_util/tools.js';
-import { call, int, probeArgs, probeNumbers, randomArchSet, randomResolved, randValue, type Rand } from '../_util/policies.js';
+import { call, int, pick, probeArgs, probeNumbers, randAction, randCheck, randomArchSet, randomResolved, randValue, type Rand } from '../_util/policies.js';
 
 const SEED = testSeed('differential');
 const ROUNDS = Number(process.env.ROUNDS ?? 1000); // about 15 s
@@ -91,6 +94,27 @@ test('large allowlists with no arguments (deep search trees, long jumps)', () =>
   for (const set of [['x86_64'], ['x86_64', 'i386', 'x32'], ['aarch64', 'arm'], ['ppc64', 's390x']]) {
     const arches = set.map((n) => ARCHES.find((a) => a.name === n)!);
     compare(r, randomResolved(r, arches, { syscalls: 300, argRate: 0.05 }), `large ${set.join('+')}`);
+  }
+});
+
+test('random policy documents through compile() (names, @groups, every operator): filter == evaluator', () => {
+  const r = rng(SEED ^ 0xd0c);
+  for (let i = 0; i < 25; i++) {
+    const arches = randomArchSet(r);
+    const names = [...syscallTable(arches[0]).keys()];
+    const pool = Array.from({ length: 3 }, () => formatAction(randAction(r)));
+    const rules = Array.from({ length: 1 + int(r, 12) }, () => {
+      const syscalls = Array.from({ length: 1 + int(r, 4) }, () => (r() < 0.15 ? pick(r, GROUP_NAMES) : pick(r, names)));
+      const args = r() < 0.5 ? [] : Array.from({ length: 1 + int(r, 2) }, () => {
+        const c = randCheck(r, arches.some((a) => a.bits === 32) ? { ...arches[0], bits: 32 } : arches[0]);
+        const value = c.op === 'masked_eq' ? c.value & c.mask! : c.value;
+        return { index: c.index, op: c.op, value: `0x${value.toString(16)}`, ...(c.op === 'masked_eq' ? { mask: `0x${c.mask!.toString(16)}` } : {}), ...(c.bits === 32 ? { bits: 32 } : {}) };
+      });
+      return { syscalls, action: pick(r, pool), args };
+    });
+    const doc = { defaultAction: pick(r, pool), badArchAction: pick(r, pool), architectures: arches.map((a) => a.name), rules };
+    const f = compile(doc);
+    compare(r, f.resolved, `document ${i} [${doc.architectures}]`);
   }
 });
 
