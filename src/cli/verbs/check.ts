@@ -1,14 +1,13 @@
 import { getArch } from '../../arch/index.js';
 import { checkPolicy } from '../../policy/check.js';
-import { toPolicy } from '../../policy/filter.js';
-import { isOciProfile } from '../../policy/oci.js';
 import { formatFinding, type Finding } from '../../policy/lint.js';
 import { LINT_RULES } from '../../policy/lint-data.js';
 import { UsageError } from '../errors.js';
-import { oneFile, parseFlags, readInput } from '../io.js';
+import { oneFile, parseFlags } from '../io.js';
+import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, readPolicy } from '../policy-input.js';
 import type { Verb } from '../verb.js';
 
-const USAGE = `usage: seccomp-ts check POLICY [--arch A,B] [--json] [--for bwrap]
+const USAGE = `usage: seccomp-ts check POLICY [--arch A,B] [--json] [--for bwrap] [--caps LIST] [--kernel X.Y]
 
 Checks a policy (YAML or JSON, or an OCI/Docker seccomp profile) before it is used: resolves and
 compiles it for its architectures, runs its tests: section through the emulator on the compiled
@@ -23,6 +22,7 @@ Options:
                  pos: {file, line, column}, detail?}]} (detail: a failing test's trace)
   --for bwrap    the filter will be installed by bubblewrap (bwrap --seccomp), which still has to
                  execve the program: warn when execve is denied
+${OCI_FLAGS_USAGE}
 
 Findings (rule ids):
 ${[
@@ -33,15 +33,6 @@ ${[
   .map(([id, text]) => `  ${id!.padEnd(24)}${text}`)
   .join('\n')}
 `;
-
-function isOci(text: string): boolean {
-  if (!text.trimStart().startsWith('{')) return false;
-  try {
-    return isOciProfile(JSON.parse(text));
-  } catch {
-    return false;
-  }
-}
 
 function findingJson(f: Finding): Record<string, unknown> {
   return {
@@ -59,15 +50,14 @@ export const checkVerb: Verb = {
   summary: "validate a policy, run its tests on the compiled filter, and lint it",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseFlags('check', argv, { arch: { type: 'string' }, json: { type: 'boolean' }, for: { type: 'string' } });
+    const { values, positionals } = parseFlags('check', argv, { arch: { type: 'string' }, json: { type: 'boolean' }, for: { type: 'string' }, ...ociFlagsSpec });
     const file = oneFile('check', positionals);
     if (values.for !== undefined && values.for !== 'bwrap') throw new UsageError(`check: --for knows only 'bwrap', not '${values.for}'`);
     const arches = values.arch === undefined ? undefined : values.arch.split(',').map((a) => getArch(a.trim()).name);
-    const name = file === '-' ? '<stdin>' : file;
-    const text = new TextDecoder().decode(readInput(file));
-    const policy = toPolicy(text, { file: name, ...(arches ? { arches } : {}) });
+    const oci = ociSettings('check', values);
+    const { policy, label: name, oci: isOci } = readPolicy('check', file, { ...(arches ? { arches } : {}), ...(oci ? { oci } : {}) });
     // An OCI profile names syscalls of every architecture Docker supports.
-    const portable = arches !== undefined || isOci(text);
+    const portable = arches !== undefined || isOci;
     const r = checkPolicy(policy, { portable, ...(arches ? { arches } : {}), ...(values.for === 'bwrap' ? { for: 'bwrap' as const } : {}) });
     const failed = r.runs.filter((x) => !x.passed).length;
     const errors = r.findings.filter((f) => f.severity === 'error').length;

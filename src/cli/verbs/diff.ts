@@ -6,14 +6,14 @@ import { assembleWithInfo } from '../../bpf/text.js';
 import { formatAction } from '../../policy/actions.js';
 import { blobAudits, diffFilters, formatDifference, type DiffSide } from '../../policy/diff.js';
 import { PolicyError } from '../../policy/errors.js';
-import { compile, toPolicy, type Filter } from '../../policy/filter.js';
-import type { Policy } from '../../policy/types.js';
+import { compile, type Filter } from '../../policy/filter.js';
 import { archSymbols } from '../../symbols.js';
 import { UsageError } from '../errors.js';
 import { loadProgram, looksLikeText, parseFlags, readInput } from '../io.js';
+import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, policyFromText, requireOci, type OciSettings, type PolicyText } from '../policy-input.js';
 import type { Verb } from '../verb.js';
 
-const USAGE = `usage: seccomp-ts diff A B [--arch A,B] [--json] [--all]
+const USAGE = `usage: seccomp-ts diff A B [--arch A,B] [--json] [--all] [--caps LIST] [--kernel X.Y]
 
 Compares what two filters decide, call by call. A and B may each be a policy (YAML or JSON), an
 OCI/Docker seccomp profile, a raw filter blob (e.g. exported by libseccomp's
@@ -30,18 +30,21 @@ Options:
                it checks)
   --json       print {"equivalent", "probes", "differences": [{arch, syscall, nr, args, a, b}]}
   --all        list up to 3 differing calls per syscall (default: the first)
+${OCI_FLAGS_USAGE}
+                    (applied to each operand that is an OCI profile)
 `;
 
 /** A filter operand: a policy (compiled), or a program from a blob or text assembly. */
 export type FilterInput =
-  | { readonly kind: 'policy'; readonly label: string; readonly filter: Filter }
+  | { readonly kind: 'policy'; readonly label: string; readonly filter: Filter; readonly oci: boolean }
   | { readonly kind: 'program'; readonly label: string; readonly program: Instruction[]; readonly endian: Endian; readonly arch: number | undefined };
 
 /**
  * Read FILE as a policy or OCI profile (text), else as text assembly, else as a sock_filter blob.
- * Text that is neither policy nor assembly reports the policy reader's error.
+ * Text that is neither policy nor assembly reports the policy reader's error. `oci`: the container
+ * an OCI profile is read for (--caps, --kernel).
  */
-export function readFilterInput(file: string, arches: readonly Arch[] | undefined): FilterInput {
+export function readFilterInput(file: string, arches: readonly Arch[] | undefined, oci?: OciSettings): FilterInput {
   const label = file === '-' ? '<stdin>' : file;
   const bytes = readInput(file);
   const names = arches?.map((a) => a.name);
@@ -50,9 +53,9 @@ export function readFilterInput(file: string, arches: readonly Arch[] | undefine
     return { kind: 'program', label, program: loaded.program, endian: loaded.endian, arch: loaded.arch };
   }
   const text = new TextDecoder().decode(bytes);
-  let policy: Policy;
+  let read: PolicyText;
   try {
-    policy = toPolicy(text, { file: label, ...(names ? { arches: names } : {}) });
+    read = policyFromText(text, label, { ...(names ? { arches: names } : {}), ...(oci ? { oci } : {}) });
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
     try {
@@ -63,19 +66,19 @@ export function readFilterInput(file: string, arches: readonly Arch[] | undefine
       throw e2;
     }
   }
-  return { kind: 'policy', label, filter: compile(policy, names ? { arches: names } : {}) };
+  return { kind: 'policy', label, filter: compile(read.policy, names ? { arches: names } : {}), oci: read.oci };
 }
 
-function side(file: string, arches: readonly Arch[] | undefined): DiffSide {
+function side(file: string, arches: readonly Arch[] | undefined, oci: OciSettings | undefined): DiffSide & { readonly oci: boolean } {
   if (arches && new Set(arches.map((a) => a.endian)).size > 1) throw new UsageError('diff: --arch lists architectures of different byte order');
-  const input = readFilterInput(file, arches);
+  const input = readFilterInput(file, arches, oci);
   if (input.kind === 'policy') {
     const f = input.filter;
-    return { label: input.label, program: f.instructions, endian: f.endian, audits: f.resolved.arches.map((a) => a.arch.auditArch) };
+    return { label: input.label, program: f.instructions, endian: f.endian, audits: f.resolved.arches.map((a) => a.arch.auditArch), oci: input.oci };
   }
   const audits = arches ? arches.map((a) => a.auditArch) : blobAudits(input.program);
   if (audits.length === 0) throw new UsageError(`diff: ${input.label} checks no architecture it names; say which with --arch`);
-  return { label: input.label, program: input.program, endian: input.endian, audits };
+  return { label: input.label, program: input.program, endian: input.endian, audits, oci: false };
 }
 
 /** \`seccomp-ts diff\`: the calls two filters decide differently. */
@@ -84,11 +87,13 @@ export const diffVerb: Verb = {
   summary: 'show the calls two filters or policies decide differently',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseFlags('diff', argv, { arch: { type: 'string' }, json: { type: 'boolean' }, all: { type: 'boolean' } });
+    const { values, positionals } = parseFlags('diff', argv, { arch: { type: 'string' }, json: { type: 'boolean' }, all: { type: 'boolean' }, ...ociFlagsSpec });
     if (positionals.length !== 2) throw new UsageError(`diff: expected two operands A and B, got ${positionals.length}`);
     const arches = values.arch === undefined ? undefined : values.arch.split(',').map((a) => getArch(a.trim()));
-    const a = side(positionals[0]!, arches);
-    const b = side(positionals[1]!, arches);
+    const oci = ociSettings('diff', values);
+    const a = side(positionals[0]!, arches, oci);
+    const b = side(positionals[1]!, arches, oci);
+    requireOci('diff', oci, a.oci || b.oci);
     const r = diffFilters(a, b, { ...(arches ? { arches } : {}), witnesses: values.all ? 3 : 1 });
     if (values.json) {
       const out = {

@@ -5,7 +5,8 @@ import { policyFromEnv, policyFromLists } from '../../policy/env.js';
 import { compile, type Filter } from '../../policy/filter.js';
 import type { Policy } from '../../policy/types.js';
 import { UsageError } from '../errors.js';
-import { parseFlags, readInput } from '../io.js';
+import { parseFlags } from '../io.js';
+import { readPolicy, reportFindings, type PolicyText } from '../policy-input.js';
 import type { Verb } from '../verb.js';
 
 /** The policy options `exec` and `preload` share, for their usage texts. */
@@ -51,9 +52,11 @@ export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEn
   if (f.default !== undefined && !fromLists) throw new UsageError(`${verb}: --default goes with --allow or --deny`);
   let filter: Filter;
   let listed: readonly string[] = [];
+  let read: PolicyText | undefined;
+  let source = 'the policy';
   if (f.policy !== undefined) {
-    const text = new TextDecoder().decode(readInput(f.policy));
-    filter = compile(text, { file: f.policy === '-' ? '<stdin>' : f.policy, ...(arches ? { arches } : {}) });
+    read = readPolicy(verb, f.policy, arches ? { arches } : {});
+    filter = compile(read.policy, arches ? { arches } : {});
   } else {
     let policy: Policy;
     if (fromLists) {
@@ -69,9 +72,14 @@ export function policyFilter(verb: string, f: PolicyFlags, env: NodeJS.ProcessEn
       const v = fromEnv.names.includes('SECCOMP_SYSCALL_ALLOW') ? env.SECCOMP_SYSCALL_ALLOW : fromEnv.names.includes('SECCOMP_SYSCALL_DENY') ? env.SECCOMP_SYSCALL_DENY : undefined;
       listed = v === undefined ? [] : v.split(':').map((s) => s.trim());
     }
+    source = policy.source ?? source;
     filter = compile(policy, arches ? { arches } : {});
   }
-  for (const w of filter.warnings) process.stderr.write(`seccomp-ts: warning: ${w.message}\n`);
+  reportFindings(read?.notes ?? [], filter.warnings, {
+    source: read?.label ?? source,
+    ...(read?.container ? { container: read.container } : {}),
+    verboseHint: "'seccomp-ts compile -v' lists each",
+  });
   return { filter, listed };
 }
 

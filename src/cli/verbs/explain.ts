@@ -3,10 +3,12 @@ import { explainFilter, explainProgram, formatExplanation } from '../../policy/e
 import { primaryArch } from '../../symbols.js';
 import { UsageError } from '../errors.js';
 import { oneFile, parseFlags, parseUnsigned } from '../io.js';
+import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, requireOci } from '../policy-input.js';
 import { readFilterInput } from './diff.js';
 import type { Verb } from '../verb.js';
 
 const USAGE = `usage: seccomp-ts explain POLICY|FILE --syscall NAME|NR [--args A0,A1,...] [--arch ARCH] [--ip N]
+                       [--caps LIST] [--kernel X.Y]
 
 Explains the decision for one call: the action, the policy rule that produced it (file:line:col)
 and the path through the compiled filter (the instructions executed, with the registers before
@@ -19,6 +21,7 @@ Options:
   --arch ARCH        the calling ABI; default: the policy's first architecture, or the single
                      one a blob checks, else this machine's
   --ip N             instruction pointer
+${OCI_FLAGS_USAGE}
 `;
 
 /** \`seccomp-ts explain\`: why a filter decides what it does for one call. */
@@ -28,7 +31,7 @@ export const explainVerb: Verb = {
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseFlags('explain', argv, {
-      syscall: { type: 'string' }, args: { type: 'string' }, arch: { type: 'string' }, ip: { type: 'string' },
+      syscall: { type: 'string' }, args: { type: 'string' }, arch: { type: 'string' }, ip: { type: 'string' }, ...ociFlagsSpec,
     });
     const file = oneFile('explain', positionals);
     if (values.syscall === undefined) throw new UsageError('explain: missing --syscall NAME|NR');
@@ -38,7 +41,9 @@ export const explainVerb: Verb = {
     const ip = values.ip === undefined ? 0n : parseUnsigned(values.ip, '--ip');
     const given = values.arch === undefined ? undefined : getArch(values.arch);
     // The policy is compiled for its own architectures; --arch only says where the call comes from.
-    const input = readFilterInput(file, undefined);
+    const oci = ociSettings('explain', values);
+    const input = readFilterInput(file, undefined, oci);
+    requireOci('explain', oci, input.kind === 'policy' && input.oci);
     let text: string;
     if (input.kind === 'policy') {
       const arch: Arch = given ?? input.filter.resolved.arches[0]!.arch;

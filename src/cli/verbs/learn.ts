@@ -8,6 +8,7 @@ import { formatLearnedPolicy, learnedNames, parseStraceLog, shellQuote } from '.
 import { compile } from '../../policy/filter.js';
 import { UsageError } from '../errors.js';
 import { parseFlags, writeOutput } from '../io.js';
+import { reportFindings } from '../policy-input.js';
 import type { Verb } from '../verb.js';
 import { splitAtCommand } from './exec.js';
 
@@ -121,7 +122,7 @@ export const learnVerb: Verb = {
     const text = formatLearnedPolicy(trace, { command, method, use, outcome, ...(arches ? { architectures: arches } : {}) });
     // Fail before writing anything if the policy does not compile (e.g. --arch without a listed name).
     const filter = compile(text, { file: 'learned policy' });
-    for (const w of filter.warnings) process.stderr.write(`seccomp-ts: warning: ${w.message}\n`);
+    reportFindings([], filter.warnings, { source: 'the learned policy', verboseHint: "'seccomp-ts compile -v' lists each" });
     for (const a of trace.syscalls.keys()) {
       if (!filter.arches.includes(a)) process.stderr.write(`seccomp-ts: warning: the run made ${a} calls, but ${a} is not among --arch: the policy kills them\n`);
     }
