@@ -21,11 +21,13 @@ const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin
 const typecheckOk = tsc.status === 0;
 process.stdout.write(typecheckOk ? 'ok\n' : `FAILED\n${tsc.stdout}${tsc.stderr}\n`);
 
-// Plain output for the summary parser. FORCE_COLOR is dropped, not set to 0: Node warns on
-// stderr when both are set, and tests compare child processes' stderr exactly.
-const env = { ...process.env, NO_COLOR: '1' };
+// Plain output for the summary parser, and no colour variables for the tests' child processes:
+// uvu sets FORCE_COLOR=1 unless --no-color, and Node warns on stderr when FORCE_COLOR and
+// NO_COLOR are both set, which breaks tests that compare a child's stderr exactly.
+const env = { ...process.env };
 delete env.FORCE_COLOR;
-const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', filter], {
+delete env.NO_COLOR;
+const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', filter, '--no-color'], {
   cwd: root,
   env,
   stdio: ['ignore', 'pipe', 'inherit'],
