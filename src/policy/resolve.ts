@@ -2,7 +2,7 @@
  * Resolving a Policy for a set of architectures: syscall names and @groups become the numbers
  * each ABI shows in seccomp_data.nr, and argument checks are fitted to the ABI's register width.
  */
-import { ArchError, getArch, hostArch, syscallNumber, type Arch } from '../arch/index.js';
+import { ArchError, allSyscallNames, getArch, hostArch, syscallTable, type Arch } from '../arch/index.js';
 import { PolicyError, formatPos } from './errors.js';
 import { actionForArch } from './errno-arch.js';
 import { expandGroup } from './groups.js';
@@ -92,8 +92,12 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
   const warnings: PolicyWarning[] = [];
 
   // Names no architecture knows are errors whatever the selection (Policy objects may be built by hand).
+  const known = allSyscallNames();
   for (const rule of policy.rules) {
-    rule.syscalls.forEach((name, j) => {
+    const names = rule.syscalls;
+    for (let j = 0; j < names.length; j++) {
+      const name = names[j];
+      if (known.has(name)) continue; // the common case, without the call and its try
       try {
         checkSyscallName(name, true);
       } catch (e) {
@@ -101,37 +105,61 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
         const pos = rule.syscallPos?.[j] ?? rule.pos;
         throw new PolicyError(e.code, formatPos(pos, src) + e.message, pos);
       }
-    });
+    }
   }
 
   const resolved: ResolvedArch[] = arches.map((arch) => {
+    const table = syscallTable(arch);
+    const bit = arch.syscallBit;
+    // Per number: its name and the rules naming it, in rule order.
     const byNr = new Map<number, { name: string; rules: ResolvedRule[] }>();
+    const add = (name: string, nr: number, r: ResolvedRule) => {
+      const n = (nr | bit) >>> 0;
+      const e = byNr.get(n);
+      if (!e) byNr.set(n, { name, rules: [r] });
+      // Rules are added in order, so a rule already listed for this number is the last one:
+      // one rule naming a syscall twice (directly and through a group) is still one rule.
+      else if (e.rules[e.rules.length - 1] !== r) e.rules.push(r);
+    };
+    // The one-rule lists, shared by every number only that rule names (they are frozen).
+    const single = new Map<ResolvedRule, readonly ResolvedRule[]>();
     for (const rule of policy.rules) {
       const args = fitArgs(rule, arch, src);
       const resolvedRule: ResolvedRule = Object.freeze({ action: actionForArch(rule.action, arch), args, origin: rule });
-      const add = (name: string, nr: number) => {
-        const n = (nr | arch.syscallBit) >>> 0;
-        let e = byNr.get(n);
-        if (!e) byNr.set(n, (e = { name, rules: [] }));
-        // One rule listing a syscall twice (directly and through a group) is still one rule.
-        if (!e.rules.includes(resolvedRule)) e.rules.push(resolvedRule);
-      };
-      rule.syscalls.forEach((entry, j) => {
-        if (entry.startsWith('@')) {
-          for (const name of expandGroup(entry, arch) ?? []) add(name, syscallNumber(arch, name)!);
-          return;
+      const names = rule.syscalls;
+      for (let j = 0; j < names.length; j++) {
+        const entry = names[j];
+        const nr = table.get(entry);
+        if (nr !== undefined) {
+          add(entry, nr, resolvedRule);
+          continue;
         }
-        const nr = syscallNumber(arch, entry);
-        if (nr !== undefined) return add(entry, nr);
+        if (entry.startsWith('@')) {
+          for (const name of expandGroup(entry, arch) ?? []) add(name, table.get(name)!, resolvedRule);
+          continue;
+        }
         const pos = rule.syscallPos?.[j] ?? rule.pos;
         const msg = `syscall '${entry}' does not exist on ${arch.name}`;
         if (strict) throw new PolicyError('SYSCALL_NOT_ON_ARCH', `${formatPos(pos, src)}${msg} (strict mode)`, pos);
-        warnings.push(Object.freeze({ code: 'SYSCALL_NOT_ON_ARCH', message: `${formatPos(pos, src)}${msg}; skipped there`, arch: arch.name, ...(pos ? { pos } : {}) }));
-      });
+        const message = `${formatPos(pos, src)}${msg}; skipped there`;
+        warnings.push(Object.freeze(pos ? { code: 'SYSCALL_NOT_ON_ARCH', message, arch: arch.name, pos } : { code: 'SYSCALL_NOT_ON_ARCH', message, arch: arch.name }));
+      }
     }
-    const syscalls = new Map<number, ResolvedSyscall>(
-      [...byNr.entries()].sort((a, b) => a[0] - b[0]).map(([nr, e]) => [nr, Object.freeze({ name: e.name, nr, rules: Object.freeze(e.rules) })]),
-    );
+    // Numbers in ascending order (unsigned, so a typed array's numeric sort serves).
+    const nrs = new Uint32Array(byNr.size);
+    let k = 0;
+    for (const n of byNr.keys()) nrs[k++] = n;
+    nrs.sort();
+    const syscalls = new Map<number, ResolvedSyscall>();
+    for (const nr of nrs) {
+      const e = byNr.get(nr)!;
+      let rules: readonly ResolvedRule[];
+      if (e.rules.length === 1) {
+        const r = e.rules[0];
+        rules = single.get(r) ?? (single.set(r, Object.freeze(e.rules)), e.rules);
+      } else rules = Object.freeze(e.rules);
+      syscalls.set(nr, Object.freeze({ name: e.name, nr, rules }));
+    }
     return Object.freeze({ arch, defaultAction: actionForArch(policy.defaultAction, arch), syscalls });
   });
 
