@@ -142,6 +142,8 @@ export const compileVerb: Verb = {
     // OCI and systemd readers already turned --arch into the policy's architectures; for our policies it overrides theirs.
     const own = arches !== undefined && !input.oci && values.systemd === undefined && values['systemd-unit'] === undefined;
     const filter = compile(input.policy, { ...(own ? { arches } : {}), ...(values.strict ? { strict: true } : {}) });
+    // The written policy covers what the filter covers (--arch included); a refusal comes before any warning.
+    const converted = to === undefined ? undefined : renderPolicy(own ? { ...input.policy, architectures: filter.arches } : input.policy, to);
     reportFindings(input.notes, filter.warnings, {
       verbose: values.verbose === true,
       source: input.label,
@@ -152,9 +154,8 @@ export const compileVerb: Verb = {
     if (to === 'oci' && input.policy.badArchAction !== encodeAction('kill_thread')) {
       process.stderr.write(`seccomp-ts: note: ${input.label}: an OCI profile has no bad-architecture action (runtimes kill the thread); the policy's ${formatAction(input.policy.badArchAction)} is not kept\n`);
     }
-    if (to !== undefined) {
-      // The written policy covers what the filter covers (--arch included).
-      writeOutput(values.output ?? '-', renderPolicy(own ? { ...input.policy, architectures: filter.arches } : input.policy, to));
+    if (converted !== undefined) {
+      writeOutput(values.output ?? '-', converted);
       return 0;
     }
     if (format === 'bpf' && values.output === undefined && process.stdout.isTTY) {
