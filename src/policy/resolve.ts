@@ -56,6 +56,32 @@ export function selectArches(policy: Policy, arches?: readonly (string | Arch)[]
   return out;
 }
 
+/** An ABI's syscall table in number order: each name's rank, and the number (as seccomp_data.nr shows it) of each rank. */
+interface RankedTable {
+  /** Names sharing a number share a rank. */
+  readonly rank: ReadonlyMap<string, number>;
+  readonly nrs: Uint32Array;
+}
+
+// Syscall tables are static, so each ABI's ranking is made once (keyed like the tables themselves).
+const rankedCache = new Map<string, RankedTable>();
+
+function rankedTable(arch: Arch): RankedTable {
+  let t = rankedCache.get(arch.name);
+  if (!t) {
+    const byNr = [...syscallTable(arch)].map(([name, nr]) => [name, (nr | arch.syscallBit) >>> 0] as const).sort((a, b) => a[1] - b[1]);
+    const rank = new Map<string, number>();
+    const nrs: number[] = [];
+    for (const [name, nr] of byNr) {
+      if (nrs[nrs.length - 1] !== nr) nrs.push(nr);
+      rank.set(name, nrs.length - 1);
+    }
+    t = { rank, nrs: Uint32Array.from(nrs) };
+    rankedCache.set(arch.name, t);
+  }
+  return t;
+}
+
 /** A rule's argument checks as they apply on `arch`: on 32-bit ABIs every check is a 32-bit check. */
 function fitArgs(rule: PolicyRule, arch: Arch, src: string | undefined): readonly ArgCheck[] {
   if (arch.bits === 64) return rule.args;
@@ -109,14 +135,13 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
   }
 
   const resolved: ResolvedArch[] = arches.map((arch) => {
-    const table = syscallTable(arch);
-    const bit = arch.syscallBit;
-    // Per number: its name and the rules naming it, in rule order.
-    const byNr = new Map<number, { name: string; rules: ResolvedRule[] }>();
-    const add = (name: string, nr: number, r: ResolvedRule) => {
-      const n = (nr | bit) >>> 0;
-      const e = byNr.get(n);
-      if (!e) byNr.set(n, { name, rules: [r] });
+    const { rank, nrs } = rankedTable(arch);
+    // Per number (by rank): its name and the rules naming it, in rule order.
+    const slots: ({ name: string; rules: ResolvedRule[] } | undefined)[] = new Array(nrs.length);
+    const add = (name: string, r: ResolvedRule) => {
+      const x = rank.get(name)!;
+      const e = slots[x];
+      if (!e) slots[x] = { name, rules: [r] };
       // Rules are added in order, so a rule already listed for this number is the last one:
       // one rule naming a syscall twice (directly and through a group) is still one rule.
       else if (e.rules[e.rules.length - 1] !== r) e.rules.push(r);
@@ -129,13 +154,12 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
       const names = rule.syscalls;
       for (let j = 0; j < names.length; j++) {
         const entry = names[j];
-        const nr = table.get(entry);
-        if (nr !== undefined) {
-          add(entry, nr, resolvedRule);
+        if (rank.has(entry)) {
+          add(entry, resolvedRule);
           continue;
         }
         if (entry.startsWith('@')) {
-          for (const name of expandGroup(entry, arch) ?? []) add(name, table.get(name)!, resolvedRule);
+          for (const name of expandGroup(entry, arch) ?? []) add(name, resolvedRule);
           continue;
         }
         const pos = rule.syscallPos?.[j] ?? rule.pos;
@@ -145,19 +169,17 @@ export function resolvePolicy(policy: Policy, opts: ResolveOptions = {}): Resolv
         warnings.push(Object.freeze(pos ? { code: 'SYSCALL_NOT_ON_ARCH', message, arch: arch.name, pos } : { code: 'SYSCALL_NOT_ON_ARCH', message, arch: arch.name }));
       }
     }
-    // Numbers in ascending order (unsigned, so a typed array's numeric sort serves).
-    const nrs = new Uint32Array(byNr.size);
-    let k = 0;
-    for (const n of byNr.keys()) nrs[k++] = n;
-    nrs.sort();
+    // Ranks are in number order, so the map comes out sorted.
     const syscalls = new Map<number, ResolvedSyscall>();
-    for (const nr of nrs) {
-      const e = byNr.get(nr)!;
+    for (let x = 0; x < slots.length; x++) {
+      const e = slots[x];
+      if (!e) continue;
       let rules: readonly ResolvedRule[];
       if (e.rules.length === 1) {
         const r = e.rules[0];
         rules = single.get(r) ?? (single.set(r, Object.freeze(e.rules)), e.rules);
       } else rules = Object.freeze(e.rules);
+      const nr = nrs[x];
       syscalls.set(nr, Object.freeze({ name: e.name, nr, rules }));
     }
     return Object.freeze({ arch, defaultAction: actionForArch(policy.defaultAction, arch), syscalls });
