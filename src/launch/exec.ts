@@ -10,8 +10,11 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Program } from '../bpf/insn.js';
 import { LaunchError } from './errors.js';
+import { environStrings, loadLibc, memfdWith, replaceProcess, requireLinuxX64 } from './libc.js';
 import { buildLauncher } from './stub.js';
 import type { OtherExec } from './wrap.js';
+
+export { layoutStringArray } from './libc.js';
 
 /** Options for {@link execSandboxed}. */
 export interface ExecOptions {
@@ -94,51 +97,9 @@ export function prepareExec(program: Program, argv: readonly string[], opts: Exe
   if (argv.length === 0) throw new LaunchError('NOT_FOUND', 'no command to run', 127);
   const target = resolveCommand(argv[0], opts.path ?? process.env.PATH);
   const stub = buildLauncher(program, { otherExec: opts.otherExec });
-  const env = opts.env ?? process.env;
-  const envp = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
-  for (const s of [...argv, ...envp]) {
-    if (s.includes('\0')) throw new LaunchError('EXEC', 'an argument or environment string contains a NUL byte');
-  }
+  const envp = environStrings(opts.env ?? process.env, argv);
   return { target, stub, argv: ['seccomp-ts-launcher', target, opts.argv0 ?? argv[0], ...argv.slice(1)], envp };
 }
-
-/**
- * Lay out a NULL-terminated `char *[]` and its strings in one block that will live at `base`.
- * Returns the bytes and the address of the array.
- */
-export function layoutStringArray(strings: readonly string[], base: bigint): Uint8Array {
-  const enc = new TextEncoder();
-  const encoded = strings.map((s) => enc.encode(s));
-  const table = 8 * (strings.length + 1);
-  const total = table + encoded.reduce((n, b) => n + b.length + 1, 0);
-  const out = new Uint8Array(total);
-  const v = new DataView(out.buffer);
-  let off = table;
-  encoded.forEach((b, i) => {
-    v.setBigUint64(8 * i, base + BigInt(off), true);
-    out.set(b, off);
-    off += b.length + 1; // the NUL is already 0
-  });
-  v.setBigUint64(8 * strings.length, 0n, true);
-  return out;
-}
-
-// Linux x86_64 / generic constants (include/uapi/linux/memfd.h, fcntl.h, asm-generic/signal.h).
-const MFD_CLOEXEC = 0x1;
-const MFD_ALLOW_SEALING = 0x2;
-const MFD_EXEC = 0x10;
-const F_GETFD = 1;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const O_NONBLOCK = 0o4000;
-const F_ADD_SEALS = 1033;
-const F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8; // SEAL, SHRINK, GROW, WRITE
-const SIGPIPE = 13;
-const SIGXFSZ = 25;
-const SIG_SETMASK = 2;
-const EINVAL = 22;
 
 /**
  * Replace this process with `argv` running under `program` (see the module comment). Resolves
@@ -149,66 +110,11 @@ const EINVAL = 22;
  * them were the caller's is not recorded. Linux x86_64 only.
  */
 export async function execSandboxed(program: Program, argv: readonly string[], opts: ExecOptions = {}): Promise<never> {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new LaunchError('UNSUPPORTED', `the launcher runs on Linux x86_64 only (this is ${process.platform} ${process.arch})`);
-  }
+  requireLinuxX64('the launcher');
   const prep = prepareExec(program, argv, opts);
-  let ffi: typeof import('ffi-rs');
-  try {
-    ffi = await import('ffi-rs');
-  } catch (e) {
-    throw new LaunchError('UNSUPPORTED', `cannot load ffi-rs to call execve: ${(e as Error).message}`);
-  }
-  const { DataType, load, open } = ffi;
-  const LIB = 'seccomp-ts-libc';
-  open({ library: LIB, path: 'libc.so.6' });
-  type Ret = { value: number | bigint; errnoCode: number };
-  const call = (funcName: string, retType: number, paramsType: number[], paramsValue: unknown[]): Ret =>
-    load({ library: LIB, funcName, retType, paramsType, paramsValue, errno: true } as never) as unknown as Ret;
-  const I32 = DataType.I32;
-  const I64 = DataType.I64;
-  const BIG = DataType.BigInt;
-  const U8A = DataType.U8Array; // takes a Buffer
-
+  const libc = await loadLibc();
   // The stub into a sealed, close-on-exec memfd (MFD_EXEC where the kernel knows it).
-  let r = call('memfd_create', I32, [DataType.String, I32], ['seccomp-ts-launcher', MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC]);
-  if (r.value === -1 && r.errnoCode === EINVAL) r = call('memfd_create', I32, [DataType.String, I32], ['seccomp-ts-launcher', MFD_CLOEXEC | MFD_ALLOW_SEALING]);
-  if (Number(r.value) < 0) throw new LaunchError('EXEC', `memfd_create failed: errno ${r.errnoCode}`);
-  const fd = Number(r.value);
-  for (let off = 0; off < prep.stub.length;) {
-    const chunk = Buffer.from(prep.stub.subarray(off));
-    const w = call('write', I64, [I32, U8A, I64], [fd, chunk, chunk.length]);
-    if (Number(w.value) <= 0) throw new LaunchError('EXEC', `writing the launcher to its memfd failed: errno ${w.errnoCode}`);
-    off += Number(w.value);
-  }
-  call('fcntl', I32, [I32, I32, I32], [fd, F_ADD_SEALS, F_SEAL_ALL]); // best effort: the fd is private anyway
-
-  // argv and envp as NULL-terminated arrays in C memory (never freed: execve replaces the process).
-  const block = (strings: readonly string[]): bigint => {
-    const size = layoutStringArray(strings, 0n).length;
-    const m = call('malloc', BIG, [I64], [size]);
-    const base = BigInt(m.value as bigint);
-    if (base === 0n) throw new LaunchError('EXEC', 'malloc failed');
-    const bytes = layoutStringArray(strings, base);
-    call('memcpy', BIG, [BIG, U8A, I64], [base, Buffer.from(bytes), bytes.length]);
-    return base;
-  };
-  const argvPtr = block(prep.argv);
-  const envPtr = block(prep.envp);
-
-  // Undo Node's process-wide changes the target would otherwise inherit.
-  call('signal', BIG, [I32, BIG], [SIGPIPE, 0n]);
-  call('signal', BIG, [I32, BIG], [SIGXFSZ, 0n]);
-  call('sigprocmask', I32, [I32, U8A, BIG], [SIG_SETMASK, Buffer.alloc(128), 0n]);
-  for (const f of [0, 1, 2]) {
-    // Node marks the descriptors it inherits close-on-exec at start-up; the target gets 0-2 back.
-    const cur = call('fcntl', I32, [I32, I32, I32], [f, F_GETFD, 0]);
-    if (Number(cur.value) < 0) continue; // not open
-    if (Number(cur.value) & FD_CLOEXEC) call('fcntl', I32, [I32, I32, I32], [f, F_SETFD, Number(cur.value) & ~FD_CLOEXEC]);
-    const fl = call('fcntl', I32, [I32, I32, I32], [f, F_GETFL, 0]);
-    const flags = Number(fl.value);
-    if (flags >= 0 && flags & O_NONBLOCK) call('fcntl', I32, [I32, I32, I32], [f, F_SETFL, flags & ~O_NONBLOCK]);
-  }
-  const e = call('fexecve', I32, [I32, BIG, BIG], [fd, argvPtr, envPtr]);
-  throw new LaunchError('EXEC', `cannot execute the launcher (fexecve): errno ${e.errnoCode}`, 126);
+  const fd = memfdWith(libc, 'seccomp-ts-launcher', prep.stub, true, 'the launcher');
+  const errno = replaceProcess(libc, { fd }, prep.argv, prep.envp);
+  throw new LaunchError('EXEC', `cannot execute the launcher (fexecve): errno ${errno}`, 126);
 }
