@@ -119,10 +119,10 @@ export function policyFromText(text: string, label: string, o: ReadOptions = {})
   return { policy: toPolicy(text, { file: label, ...(o.arches ? { arches: o.arches } : {}) }), label, oci: false, notes: [] };
 }
 
-/** A UsageError when --caps/--kernel were given but no input is an OCI profile (they would do nothing). */
-export function requireOci(verb: string, settings: OciSettings | undefined, anyOci: boolean): void {
+/** A UsageError when --caps/--kernel were given but no input is an OCI profile (they would do nothing); `what` names the input(s). */
+export function requireOci(verb: string, settings: OciSettings | undefined, anyOci: boolean, what = 'the policy is not one'): void {
   if (settings && !anyOci) {
-    throw new UsageError(`${verb}: ${settings.caps !== undefined ? '--caps' : '--kernel'} only applies to OCI/Docker seccomp profiles, and the policy is not one`);
+    throw new UsageError(`${verb}: ${settings.caps !== undefined ? '--caps' : '--kernel'} only applies to OCI/Docker seccomp profiles, and ${what}`);
   }
 }
 

@@ -93,7 +93,7 @@ export const diffVerb: Verb = {
     const oci = ociSettings('diff', values);
     const a = side(positionals[0]!, arches, oci);
     const b = side(positionals[1]!, arches, oci);
-    requireOci('diff', oci, a.oci || b.oci);
+    requireOci('diff', oci, a.oci || b.oci, 'neither operand is one');
     const r = diffFilters(a, b, { ...(arches ? { arches } : {}), witnesses: values.all ? 3 : 1 });
     if (values.json) {
       const out = {
