@@ -2,6 +2,7 @@
 export type LaunchErrorCode =
   | 'NOT_FOUND' // the target is not a path to a file and not found on PATH (CLI exit 127)
   | 'NOT_EXECUTABLE' // the target exists but cannot be executed (CLI exit 126)
+  | 'NOT_PRELOADABLE' // LD_PRELOAD would not take effect in the target, which would run unconfined (CLI exit 126)
   | 'BAD_FILTER' // the program cannot be embedded (empty, too long, bad jumps)
   | 'UNSUPPORTED' // this machine or runtime cannot launch (not Linux x86_64, no ffi)
   | 'EXEC' // a system call of the launch itself failed (memfd, write, execve)

@@ -8,5 +8,6 @@ export { LaunchError, type LaunchErrorCode } from './errors.js';
 export { buildLauncher, buildLauncherDetailed, type Launcher, type LauncherOptions } from './stub.js';
 export { buildPreload, type PreloadOptions } from './preload.js';
 export { execSandboxed, prepareExec, resolveCommand, type ExecOptions, type PreparedExec } from './exec.js';
+export { execPreloaded, checkPreloadable, withPreload, type PreloadExecOptions, type PreloadTarget } from './exec-preload.js';
 export { wrapForLauncher, policyDeniesExec, type OtherExec, type WrapOptions, type WrappedFilter } from './wrap.js';
 export { traceCommand, buildMarkerPreload, checkStartable, type TraceOptions, type TraceResult } from './learn.js';
