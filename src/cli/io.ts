@@ -144,8 +144,9 @@ export interface LoadedProgram {
  * Read a filter from FILE: a sock_filter blob, or text assembly (auto-detected unless `format`).
  * Byte order: --endian, else the arch's, else guessed from the blob.
  */
-export function loadProgram(file: string, o: { arch?: Arch; endian?: Endian; format?: 'bin' | 'text' }): LoadedProgram {
-  const bytes = readInput(file);
+export function loadProgram(file: string, o: { arch?: Arch; endian?: Endian; format?: 'bin' | 'text'; bytes?: Uint8Array }): LoadedProgram {
+  // `bytes`: the file's content when the caller has read it already (standard input reads once).
+  const bytes = o.bytes ?? readInput(file);
   const format = o.format ?? (looksLikeText(bytes) ? 'text' : 'bin');
   const fallbackArch = hostArch()?.auditArch;
   if (format === 'text') {

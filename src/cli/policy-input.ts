@@ -5,12 +5,18 @@
  * unless -v asks for each.
  */
 import { release } from 'node:os';
-import { hostArch } from '../arch/index.js';
-import { toPolicy } from '../policy/filter.js';
+import { hostArch, type Arch } from '../arch/index.js';
+import type { Endian } from '../bpf/codec.js';
+import { BpfError } from '../bpf/errors.js';
+import type { Instruction } from '../bpf/insn.js';
+import { assembleWithInfo } from '../bpf/text.js';
+import { PolicyError } from '../policy/errors.js';
+import { compile, toPolicy, type Filter } from '../policy/filter.js';
+import { archSymbols } from '../symbols.js';
 import { isOciProfile, policyFromOci } from '../policy/oci.js';
 import type { Policy, PolicyWarning } from '../policy/types.js';
 import { UsageError } from './errors.js';
-import { readInput } from './io.js';
+import { loadProgram, looksLikeText, readInput } from './io.js';
 
 /** Usage lines for --caps and --kernel, shared by the verbs that read OCI profiles. */
 export const OCI_FLAGS_USAGE = `  --caps LIST       OCI profiles: the container's capabilities (comma-separated, CAP_ optional, any
@@ -204,4 +210,39 @@ export function findingLines(notes: readonly string[], warnings: readonly Policy
 /** Print {@link findingLines} on standard error. */
 export function reportFindings(notes: readonly string[], warnings: readonly PolicyWarning[], o: ReportOptions): void {
   for (const l of findingLines(notes, warnings, o)) process.stderr.write(l + '\n');
+}
+
+/** A filter operand: a policy (compiled), or a program from a blob or text assembly. */
+export type FilterInput =
+  | { readonly kind: 'policy'; readonly label: string; readonly filter: Filter; readonly oci: boolean }
+  | { readonly kind: 'program'; readonly label: string; readonly program: Instruction[]; readonly endian: Endian; readonly arch: number | undefined };
+
+/**
+ * Read FILE as a policy or OCI profile (text), else as text assembly, else as a sock_filter blob.
+ * Text that is neither policy nor assembly reports the policy reader's error. `oci`: the container
+ * an OCI profile is read for (--caps, --kernel).
+ */
+export function readFilterInput(file: string, arches: readonly Arch[] | undefined, oci?: OciSettings): FilterInput {
+  const label = file === '-' ? '<stdin>' : file;
+  const bytes = readInput(file);
+  const names = arches?.map((a) => a.name);
+  if (!looksLikeText(bytes)) {
+    const loaded = loadProgram(file, { format: 'bin', bytes, ...(arches ? { arch: arches[0] } : {}) });
+    return { kind: 'program', label, program: loaded.program, endian: loaded.endian, arch: loaded.arch };
+  }
+  const text = new TextDecoder().decode(bytes);
+  let read: PolicyText;
+  try {
+    read = policyFromText(text, label, { ...(names ? { arches: names } : {}), ...(oci ? { oci } : {}) });
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    try {
+      const r = assembleWithInfo(text, { symbols: archSymbols, defaultArch: arches?.[0]?.auditArch, fallbackArch: hostArch()?.auditArch });
+      return { kind: 'program', label, program: r.program, endian: r.endian, arch: r.arch };
+    } catch (e2) {
+      if (e2 instanceof BpfError) throw e; // not assembly either: the policy reader's message is the useful one
+      throw e2;
+    }
+  }
+  return { kind: 'policy', label, filter: compile(read.policy, names ? { arches: names } : {}), oci: read.oci };
 }

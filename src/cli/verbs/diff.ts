@@ -1,16 +1,9 @@
-import { getArch, hostArch, type Arch } from '../../arch/index.js';
-import type { Endian } from '../../bpf/codec.js';
-import { BpfError } from '../../bpf/errors.js';
-import type { Instruction } from '../../bpf/insn.js';
-import { assembleWithInfo } from '../../bpf/text.js';
+import { getArch, type Arch } from '../../arch/index.js';
 import { formatAction } from '../../policy/actions.js';
 import { blobAudits, diffFilters, formatDifference, type DiffSide } from '../../policy/diff.js';
-import { PolicyError } from '../../policy/errors.js';
-import { compile, type Filter } from '../../policy/filter.js';
-import { archSymbols } from '../../symbols.js';
 import { UsageError } from '../errors.js';
-import { loadProgram, looksLikeText, parseFlags, readInput } from '../io.js';
-import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, policyFromText, requireOci, type OciSettings, type PolicyText } from '../policy-input.js';
+import { parseFlags } from '../io.js';
+import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, readFilterInput, requireOci, type OciSettings } from '../policy-input.js';
 import type { Verb } from '../verb.js';
 
 const USAGE = `usage: seccomp-ts diff A B [--arch A,B] [--json] [--all] [--caps LIST] [--kernel X.Y]
@@ -33,41 +26,6 @@ Options:
 ${OCI_FLAGS_USAGE}
                     (applied to each operand that is an OCI profile)
 `;
-
-/** A filter operand: a policy (compiled), or a program from a blob or text assembly. */
-export type FilterInput =
-  | { readonly kind: 'policy'; readonly label: string; readonly filter: Filter; readonly oci: boolean }
-  | { readonly kind: 'program'; readonly label: string; readonly program: Instruction[]; readonly endian: Endian; readonly arch: number | undefined };
-
-/**
- * Read FILE as a policy or OCI profile (text), else as text assembly, else as a sock_filter blob.
- * Text that is neither policy nor assembly reports the policy reader's error. `oci`: the container
- * an OCI profile is read for (--caps, --kernel).
- */
-export function readFilterInput(file: string, arches: readonly Arch[] | undefined, oci?: OciSettings): FilterInput {
-  const label = file === '-' ? '<stdin>' : file;
-  const bytes = readInput(file);
-  const names = arches?.map((a) => a.name);
-  if (!looksLikeText(bytes)) {
-    const loaded = loadProgram(file, { format: 'bin', ...(arches ? { arch: arches[0] } : {}) });
-    return { kind: 'program', label, program: loaded.program, endian: loaded.endian, arch: loaded.arch };
-  }
-  const text = new TextDecoder().decode(bytes);
-  let read: PolicyText;
-  try {
-    read = policyFromText(text, label, { ...(names ? { arches: names } : {}), ...(oci ? { oci } : {}) });
-  } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    try {
-      const r = assembleWithInfo(text, { symbols: archSymbols, defaultArch: arches?.[0]?.auditArch, fallbackArch: hostArch()?.auditArch });
-      return { kind: 'program', label, program: r.program, endian: r.endian, arch: r.arch };
-    } catch (e2) {
-      if (e2 instanceof BpfError) throw e; // not assembly either: the policy reader's message is the useful one
-      throw e2;
-    }
-  }
-  return { kind: 'policy', label, filter: compile(read.policy, names ? { arches: names } : {}), oci: read.oci };
-}
 
 function side(file: string, arches: readonly Arch[] | undefined, oci: OciSettings | undefined): DiffSide & { readonly oci: boolean } {
   if (arches && new Set(arches.map((a) => a.endian)).size > 1) throw new UsageError('diff: --arch lists architectures of different byte order');

@@ -3,8 +3,7 @@ import { explainFilter, explainProgram, formatExplanation } from '../../policy/e
 import { primaryArch } from '../../symbols.js';
 import { UsageError } from '../errors.js';
 import { oneFile, parseFlags, parseUnsigned } from '../io.js';
-import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, requireOci } from '../policy-input.js';
-import { readFilterInput } from './diff.js';
+import { OCI_FLAGS_USAGE, ociFlagsSpec, ociSettings, readFilterInput, requireOci } from '../policy-input.js';
 import type { Verb } from '../verb.js';
 
 const USAGE = `usage: seccomp-ts explain POLICY|FILE --syscall NAME|NR [--args A0,A1,...] [--arch ARCH] [--ip N]
