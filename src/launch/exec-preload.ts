@@ -143,7 +143,7 @@ function checkElf(fd: number, head: Buffer, top: string, subject: string, probe:
     loader = s.subarray(0, size - 1).toString('latin1');
   }
   if (loader === undefined) throw refuse(top, subject, 'has no program interpreter (statically linked)');
-  if (basename(loader) !== GLIBC_LOADER) throw refuse(top, subject, `is loaded by ${loader}, not glibc's ${GLIBC_LOADER} (the only loader --preload is checked with)`);
+  if (basename(loader) !== GLIBC_LOADER) throw refuse(top, subject, `is loaded by ${loader.replace(/[^\x20-\x7e]/g, '?')}, not glibc's ${GLIBC_LOADER} (the only loader --preload is checked with)`);
   const st = fstatSync(fd);
   if (st.mode & (S_ISUID | S_ISGID)) {
     throw refuse(top, subject, `is set-${st.mode & S_ISUID ? 'user' : 'group'}-ID (secure-execution mode)`);
