@@ -11,16 +11,23 @@
  * can be checked beforehand is, and a target that would not load the object is refused with
  * LaunchError NOT_PRELOADABLE (exit status 126) before anything runs ({@link checkPreloadable}):
  * no program interpreter (statically linked), another ELF class or machine (32-bit i386, x32),
- * a loader other than glibc's, set-user-ID / set-group-ID or file capabilities (secure-execution
- * mode drops LD_PRELOAD entries with a '/'), anything that is not an ELF program or a #! script,
- * and #! scripts whose interpreter chain ends in such a program. /proc/self/fd/N is opened here
- * before the exec, as the loader will open it after (same process, same mounts).
+ * a loader other than glibc's, set-user-ID / set-group-ID or file capabilities, or a caller whose
+ * real and effective IDs differ (secure-execution mode drops LD_PRELOAD entries with a '/'),
+ * anything that is not an ELF program or a #! script, and #! scripts whose interpreter chain ends
+ * in such a program. /proc/self/fd/N is opened here before the exec, as the loader will open it
+ * after (same process, same mounts).
  *
  * Not checkable here, so documented instead: an LSM that forces secure-execution mode or forbids
  * mapping the memfd executable, or a mapping that fails for lack of memory, still leaves the
  * program unconfined with glibc's ERROR line. The constructors of the program's own shared
  * libraries run before the object's initializer (glibc initializes dependencies first, and the
- * object has none), so they are not confined; the program's own constructors and main() are.
+ * object has none), so they are not confined, nor are those of objects in /etc/ld.so.preload
+ * (loaded after LD_PRELOAD's, so initialized before); the program's own constructors and main()
+ * are, and so are the constructors of objects already in LD_PRELOAD (the object is put last,
+ * which glibc initializes first).
+ *
+ * The descriptor and LD_PRELOAD are inherited: programs the target executes load the object again
+ * and stack a second copy of the filter, so for them the policy must allow prctl and seccomp.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -156,6 +163,10 @@ function checkElf(fd: number, head: Buffer, top: string, subject: string, probe:
 
 /** {@link checkPreloadable} with the capability probe given. */
 function inspect(path: string, probe: CapsProbe): PreloadTarget {
+  // The kernel also asks for secure execution when the caller's effective IDs are not its real ones.
+  if (process.getuid?.() !== process.geteuid?.() || process.getgid?.() !== process.getegid?.()) {
+    throw refuse(path, 'this process', 'has different real and effective user or group IDs (secure-execution mode)');
+  }
   const chain: string[] = [];
   for (let file = path; ; ) {
     chain.push(file);
