@@ -11,6 +11,7 @@ import type { Instruction } from '../../src/bpf/insn.js';
 import { blobAudits, diffFilters, formatDifference, type DiffSide } from '../../src/policy/diff.js';
 import { compile } from '../../src/policy/filter.js';
 import { DOCKER_DEFAULT_CAPS, policyFromOci } from '../../src/policy/oci.js';
+import { built, libseccomp, type LsJob, type LsOciJob, type LsRule } from '../_util/libseccomp.js';
 import { ROOT, needPythonSeccomp, rng, sharedFixture, testSeed } from '../_util/tools.js';
 import { int, pick, probeArgs, randAction, randomArchSet, randomResolved } from '../_util/policies.js';
 import { generate } from '../../src/policy/codegen.js';
@@ -19,7 +20,6 @@ import type { ResolvedPolicy } from '../../src/policy/types.js';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const TMP = mkdtempSync(join(tmpdir(), 'seccomp-ts-diff-'));
-const EXPORT_PY = join(ROOT, 'test', '_util', 'libseccomp_export.py');
 
 function side(label: string, yaml: string, arches?: string[]): DiffSide {
   const f = compile(yaml, { file: label, ...(arches ? { arches } : {}) });
@@ -232,24 +232,28 @@ test(`random policy pairs: every difference the evaluator finds, diff finds (${I
 
 // ---- against libseccomp ----
 
-function libseccomp(request: unknown): Instruction[] {
-  const r = spawnSync('/usr/bin/python3', [EXPORT_PY], { input: JSON.stringify(request), encoding: 'utf8', timeout: 60000 });
-  assert.is(r.status, 0, r.stderr);
-  return decode(Buffer.from(r.stdout.trim(), 'hex'), 'little');
+/** The program libseccomp builds for one job. */
+function libseccompProgram(job: LsJob | LsOciJob): Instruction[] {
+  return built(libseccomp({ jobs: [job] }).results[0]!, 'libseccomp refused the job').program;
 }
+
+const ALLOW = 0x7fff0000;
+const ERRNO = (n: number) => 0x00050000 | n;
 
 const havePy = needPythonSeccomp();
 
 (havePy ? test : test.skip)('a policy and libseccomp built from the same rules are equivalent, and a changed rule is found', () => {
-  const rules = [
-    { action: 'allow', syscall: 'read', args: [] },
-    { action: 'allow', syscall: 'write', args: [[0, 'eq', 1, 0]] },
-    { action: 'allow', syscall: 'write', args: [[0, 'eq', 2, 0]] },
-    { action: 'errno:13', syscall: 'openat', args: [[2, 'masked_eq', 3, 1]] },
-    { action: 'allow', syscall: 'openat', args: [[2, 'masked_eq', 3, 0]] },
-    { action: 'allow', syscall: 'close', args: [[0, 'gt', 0x100000000, 0]] },
-    { action: 'kill_process', syscall: 'ptrace', args: [] },
+  const rules: LsRule[] = [
+    { action: ALLOW, name: 'read', args: [] },
+    { action: ALLOW, name: 'write', args: [{ index: 0, op: 'eq', value: 1n }] },
+    { action: ALLOW, name: 'write', args: [{ index: 0, op: 'eq', value: 2n }] },
+    { action: ERRNO(13), name: 'openat', args: [{ index: 2, op: 'masked_eq', mask: 3n, value: 1n }] },
+    { action: ALLOW, name: 'openat', args: [{ index: 2, op: 'masked_eq', mask: 3n, value: 0n }] },
+    { action: ALLOW, name: 'close', args: [{ index: 0, op: 'gt', value: 0x100000000n }] },
+    { action: 0x80000000, name: 'ptrace', args: [] },
   ];
+  // As the export of an allowlist would be: default errno(EPERM), x86_64, libseccomp's bad-arch action.
+  const job = (rs: LsRule[]): LsJob => ({ arches: ['x86_64'], defaultAction: ERRNO(1), rules: rs, lenient: true });
   const ours = policy(
     '  - syscalls: [read]\n    action: allow\n' +
       '  - syscalls: [write]\n    action: allow\n    args: [{index: 0, op: eq, value: 1}]\n' +
@@ -260,7 +264,7 @@ const havePy = needPythonSeccomp();
       '  - syscalls: [ptrace]\n    action: kill_process\n',
     'defaultAction: errno(EPERM)\nbadArchAction: kill_thread\narchitectures: [x86_64]',
   );
-  const blob = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules } });
+  const blob = libseccompProgram(job(rules));
   const a = side('ours', ours);
   const b: DiffSide = { label: 'libseccomp', program: blob, endian: 'little', audits: blobAudits(blob) };
   const r = diffFilters(a, b);
@@ -271,13 +275,13 @@ const havePy = needPythonSeccomp();
   assert.equal(r.differences.filter((d) => !outside(d)).map(formatDifference), []);
   assert.ok(r.differences.filter(outside).every((d) => (d.b === 0 && d.nr !== 0xffffffff) || (d.a === 0 && d.nr === 0xffffffff)), r.differences.map(formatDifference).join('\n'));
   // The same rules with write(2) left out: the diff must find exactly that.
-  const changed = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules: rules.filter((x) => !(x.syscall === 'write' && x.args[0]?.[2] === 2)) } });
+  const changed = libseccompProgram(job(rules.filter((x) => !(x.name === 'write' && x.args[0]?.value === 2n))));
   const r2 = diffFilters(a, { label: 'changed', program: changed, endian: 'little', audits: blobAudits(changed) });
   assert.equal(r2.differences.filter((d) => !outside(d)).map(formatDifference), ['x86_64 write(2): allow vs errno(EPERM)']);
   // A known difference in meaning: libseccomp lets an unconditional rule replace the conditional
   // rules of a syscall whatever their action, while seccomp-ts applies the most restrictive rule
   // that holds. The diff must find exactly that call.
-  const withUnconditional = libseccomp({ rules: { default: 'errno:1', arches: ['SCMP_ARCH_X86_64'], rules: [...rules, { action: 'allow', syscall: 'openat', args: [] }] } });
+  const withUnconditional = libseccompProgram(job([...rules, { action: ALLOW, name: 'openat', args: [] }]));
   const ours3 = side('ours+', ours + '  - syscalls: [openat]\n    action: allow\n');
   const r3 = diffFilters(ours3, { label: 'libseccomp+', program: withUnconditional, endian: 'little', audits: blobAudits(withUnconditional) });
   const diffs3 = r3.differences.filter((d) => !outside(d));
@@ -286,7 +290,7 @@ const havePy = needPythonSeccomp();
 });
 
 // moby's default profile, compiled by us and by libseccomp (through a small runc-like reader in
-// libseccomp_export.py), for an amd64 host with Docker's default capabilities on Linux 6.12.
+// test/_util/libseccomp_build.py), for an amd64 host with Docker's default capabilities on Linux 6.12.
 // Compared on x86_64 and i386. x32 is left out: libseccomp compares x32 arguments as 32-bit
 // values, while seccomp-ts checks all 64 bits there (the kernel reads full registers for x32).
 // Every difference must have one of two known causes, each checked here rather than assumed:
@@ -298,7 +302,7 @@ const MOBY = sharedFixture('moby-default.json');
   const text = readFileSync(MOBY!, 'utf8');
   const profile = JSON.parse(text) as { syscalls: { names: string[] }[] };
   const named = new Set(profile.syscalls.flatMap((s) => s.names));
-  const blob = libseccomp({ oci: profile, caps: DOCKER_DEFAULT_CAPS, kernel: '6.12', host: 'amd64' });
+  const blob = libseccompProgram({ oci: profile, caps: DOCKER_DEFAULT_CAPS, kernel: '6.12', host: 'amd64' });
   const { policy: p } = policyFromOci(text, { kernel: '6.12', arches: ['x86_64', 'i386', 'x32'] });
   const f = compile(p);
   const arches = [getArch('x86_64'), getArch('i386')];
@@ -307,26 +311,17 @@ const MOBY = sharedFixture('moby-default.json');
   const r = diffFilters(a, b, { arches });
   assert.ok(r.probes > 700, `${r.probes}`);
   // Ask libseccomp which of the differing calls it can name.
-  const py = `
-import seccomp, sys, json
-out = []
-for arch, name, nr in json.load(sys.stdin):
-    a = getattr(seccomp.Arch, arch)
-    try:
-        known = seccomp.resolve_syscall(a, name.encode()) >= 0 if name else False
-    except Exception:
-        known = False
-    try:
-        lname = seccomp.resolve_syscall(a, nr).decode()
-    except Exception:
-        lname = None
-    out.append([known, lname])
-print(json.dumps(out))
-`;
-  const q = r.differences.map((d) => [d.arch === 'i386' ? 'X86' : 'X86_64', d.syscall ?? null, d.nr]);
-  const pr = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(q), encoding: 'utf8', timeout: 30000 });
-  assert.is(pr.status, 0, pr.stderr);
-  const answers = JSON.parse(pr.stdout) as [boolean, string | null][];
+  const libArch = (arch: string | undefined) => (arch === 'i386' ? 'i386' : 'x86_64');
+  const ask = { numbers: { x86_64: [] as string[], i386: [] as string[] }, names: { x86_64: [] as number[], i386: [] as number[] } };
+  for (const d of r.differences) {
+    if (d.syscall) ask.numbers[libArch(d.arch)].push(d.syscall);
+    ask.names[libArch(d.arch)].push(d.nr);
+  }
+  const lib = libseccomp(ask);
+  const answers = r.differences.map((d): [boolean, string | null] => {
+    const numbers = lib.numbers[libArch(d.arch)]!;
+    return [d.syscall !== undefined && d.syscall !== '' && Object.hasOwn(numbers, d.syscall), lib.names[libArch(d.arch)]![d.nr] ?? null];
+  });
   const unexplained: string[] = [];
   r.differences.forEach((d, i) => {
     const [libKnows, libName] = answers[i]!;
@@ -338,7 +333,7 @@ print(json.dumps(out))
   // The comparison is not vacuous: the same profile without its socket rules differs at socket(40).
   const noSocket = JSON.parse(text) as { syscalls: { names: string[] }[] };
   noSocket.syscalls = noSocket.syscalls.filter((s) => !s.names.includes('socket'));
-  const blob2 = libseccomp({ oci: noSocket, caps: DOCKER_DEFAULT_CAPS, kernel: '6.12', host: 'amd64' });
+  const blob2 = libseccompProgram({ oci: noSocket, caps: DOCKER_DEFAULT_CAPS, kernel: '6.12', host: 'amd64' });
   const r2 = diffFilters(a, { label: 'no socket', program: blob2, endian: 'little', audits: blobAudits(blob2) }, { arches });
   assert.ok(r2.differences.some((d) => d.syscall === 'socket'), r2.differences.map(formatDifference).join('\n'));
 });

@@ -1,16 +1,13 @@
 /**
  * OCI/Docker seccomp profiles: reading (actions, operators, moby includes/excludes, archMap),
  * errors naming the JSON path, writing and reading back to the same decisions, and Docker's
- * default profile against libseccomp (built by test/_util/oci_libseccomp.py as runc would).
+ * default profile against libseccomp (built by test/_util/libseccomp_build.py as runc would).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getArch, syscallNumber, type Arch } from '../../src/arch/index.js';
-import { decode } from '../../src/bpf/codec.js';
 import { emulate } from '../../src/bpf/emulator.js';
 import { encodeAction } from '../../src/bpf/seccomp.js';
 import { verify } from '../../src/bpf/verifier.js';
@@ -21,6 +18,7 @@ import { DOCKER_DEFAULT_CAPS, formatOciJson, isOciProfile, policyFromOci, policy
 import { resolvePolicy } from '../../src/policy/resolve.js';
 import type { ArgCheck, ArgOp, Policy, PolicyRule, ResolvedPolicy } from '../../src/policy/types.js';
 import { call, int, pick, probeArgs, probeNumbers, type Rand } from '../_util/policies.js';
+import { built, libseccomp } from '../_util/libseccomp.js';
 import { ROOT, needPythonSeccomp, rng, sharedFixture, testSeed } from '../_util/tools.js';
 
 const ALLOW = encodeAction('allow');
@@ -392,41 +390,33 @@ const RANDOM_LIB = needPythonSeccomp() ? test : test.skip;
 
 RANDOM_LIB('policyToOci of random policies, built by libseccomp as runc does, decides like the policy', () => {
   const r = rng(SEED ^ 0x5eed);
-  const dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-oci-rt-'));
   let written = 0;
   let refused = 0;
-  try {
-    for (let round = 0; round < 40 && written < 15; round++) {
-      const p = randomPolicy(r);
-      let profile: Record<string, unknown>;
-      try {
-        profile = policyToOci(p);
-      } catch (e) {
-        if (!(e instanceof PolicyError)) throw e;
-        refused++;
-        continue;
-      }
-      written++;
-      const file = join(dir, `p${round}.json`);
-      writeFileSync(file, formatOciJson(profile));
-      const run = spawnSync('/usr/bin/python3', [join(ROOT, 'test', '_util', 'oci_libseccomp.py'), file, `${file}.bpf`, '--host', 'amd64', '--kernel', '6.1'], { encoding: 'utf8' });
-      assert.is(run.status, 0, `round ${round}: libseccomp refused ${formatOciJson(profile)}: ${run.stderr}`);
-      const lib = decode(new Uint8Array(readFileSync(`${file}.bpf`)), 'little');
-      const resolved = resolvePolicy(p);
-      const checks = p.rules.flatMap((x) => x.args);
-      for (const name of ['read', 'write', 'openat', 'ioctl', 'socket', 'clone', 'mmap', 'kill', 'getpid']) {
-        for (const a of [[], ...probeArgs(r, checks, 60)]) {
-          const d = call(X86_64.auditArch, nr(name), a);
-          const want = evaluatePolicy(resolved, d) >>> 0;
-          const got = emulate(lib, d).value >>> 0;
-          if (got !== want) {
-            assert.unreachable(`round ${round} (SEED=${SEED}): ${name}(${a.join(', ')}): policy 0x${want.toString(16)}, libseccomp 0x${got.toString(16)}\n${formatOciJson(profile)}`);
-          }
+  for (let round = 0; round < 40 && written < 15; round++) {
+    const p = randomPolicy(r);
+    let profile: Record<string, unknown>;
+    try {
+      profile = policyToOci(p);
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      refused++;
+      continue;
+    }
+    written++;
+    const res = libseccomp({ jobs: [{ oci: formatOciJson(profile), host: 'amd64', caps: [], kernel: '6.1', arches: ['x86_64'] }] }).results[0]!;
+    const lib = built(res, `round ${round}: libseccomp refused ${formatOciJson(profile)}`).program;
+    const resolved = resolvePolicy(p);
+    const checks = p.rules.flatMap((x) => x.args);
+    for (const name of ['read', 'write', 'openat', 'ioctl', 'socket', 'clone', 'mmap', 'kill', 'getpid']) {
+      for (const a of [[], ...probeArgs(r, checks, 60)]) {
+        const d = call(X86_64.auditArch, nr(name), a);
+        const want = evaluatePolicy(resolved, d) >>> 0;
+        const got = emulate(lib, d).value >>> 0;
+        if (got !== want) {
+          assert.unreachable(`round ${round} (SEED=${SEED}): ${name}(${a.join(', ')}): policy 0x${want.toString(16)}, libseccomp 0x${got.toString(16)}\n${formatOciJson(profile)}`);
         }
       }
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`  random policies through libseccomp: ${written} written and compared, ${refused} refused by policyToOci\n`);
   assert.ok(written >= 5, `${written} policies had an OCI form`);
@@ -465,94 +455,85 @@ const LIBSECCOMP = MOBY && needPythonSeccomp();
 const libTest = LIBSECCOMP ? test : test.skip;
 
 /** moby's name of an architecture, for the script's --host. */
-const MOBY_HOST: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
+const MOBY_HOST: Record<string, 'amd64' | 'arm64'> = { x86_64: 'amd64', aarch64: 'arm64' };
 
 libTest("Docker's default profile decides like libseccomp (built as runc does) on x86_64 and x86_64+i386+x32", () => {
   const text = readFileSync(MOBY!, 'utf8');
-  const dir = mkdtempSync(join(tmpdir(), 'seccomp-ts-oci-'));
-  try {
-    for (const [arches, libArches] of [
-      [['x86_64'], []],
-      [['x86_64', 'i386', 'x32'], ['X86', 'X32']],
-    ] as const) {
-      const { policy } = policyFromOci(text, { arches, kernel: '6.1' });
-      const out = join(dir, `${arches.join('-')}.bpf`);
-      const args = [join(ROOT, 'test', '_util', 'oci_libseccomp.py'), MOBY!, out, '--host', MOBY_HOST[arches[0]]!, '--kernel', '6.1'];
-      for (const a of libArches) args.push('--arch', a);
-      for (const c of DOCKER_DEFAULT_CAPS) args.push('--cap', c);
-      const run = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
-      assert.is(run.status, 0, `libseccomp script failed: ${run.stderr}`);
-      const info = JSON.parse(run.stdout) as { skipped: string[]; numbers: Record<string, Record<string, number>> };
-      const lib = decode(new Uint8Array(readFileSync(out)), 'little');
-      const resolved = resolvePolicy(policy);
-      const ours = generate(resolved);
+  for (const arches of [['x86_64'], ['x86_64', 'i386', 'x32']] as const) {
+    const { policy } = policyFromOci(text, { arches, kernel: '6.1' });
+    const profileNames = [...new Set((JSON.parse(text) as { syscalls: { names: string[] }[] }).syscalls.flatMap((e) => e.names))];
+    const lsr = libseccomp({
+      jobs: [{ oci: text, host: MOBY_HOST[arches[0]]!, caps: DOCKER_DEFAULT_CAPS, kernel: '6.1', arches }],
+      numbers: Object.fromEntries(arches.map((a) => [a, profileNames])),
+    });
+    const res = built(lsr.results[0]!, 'libseccomp refused the profile');
+    const info = { skipped: res.skippedNames, numbers: lsr.numbers };
+    const lib = res.program;
+    const resolved = resolvePolicy(policy);
+    const ours = generate(resolved);
 
-      // Where the two may differ: names only one side knows (libseccomp 2.5 lacks newer syscalls;
-      // our tables lack the x86_64 epoll_*_old placeholders, which the kernel does not implement).
-      const mayDiffer = new Set<string>();
-      for (const ra of resolved.arches) {
-        const libName = ra.arch.name === 'x86_64' ? 'NATIVE' : ra.arch.name === 'i386' ? 'X86' : 'X32';
-        const libKnows = info.numbers[libName] ?? {};
-        for (const n of new Set(policy.rules.flatMap((x) => x.syscalls))) {
-          const x = syscallNumber(ra.arch, n);
-          if (x !== undefined && (info.skipped.includes(n) || !(n in libKnows))) mayDiffer.add(`${ra.arch.name}:${(x | ra.arch.syscallBit) >>> 0}`);
-        }
-        for (const [n, x] of Object.entries(info.numbers[libName] ?? {})) {
-          if (syscallNumber(ra.arch, n) === undefined) mayDiffer.add(`${ra.arch.name}:${(x | ra.arch.syscallBit) >>> 0}`);
-        }
+    // Where the two may differ: names only one side knows (libseccomp 2.5 lacks newer syscalls;
+    // our tables lack the x86_64 epoll_*_old placeholders, which the kernel does not implement).
+    const mayDiffer = new Set<string>();
+    for (const ra of resolved.arches) {
+      const libKnows = info.numbers[ra.arch.name] ?? {};
+      for (const n of new Set(policy.rules.flatMap((x) => x.syscalls))) {
+        const x = syscallNumber(ra.arch, n);
+        if (x !== undefined && (info.skipped.includes(n) || !(n in libKnows))) mayDiffer.add(`${ra.arch.name}:${(x | ra.arch.syscallBit) >>> 0}`);
       }
-
-      const r = rng(SEED);
-      let compared = 0;
-      const differing = new Set<string>();
-      let highNumbers = 0;
-      let x32Width = 0;
-      for (const ra of resolved.arches) {
-        // Every number up to 1024 on the ABI (with its syscall bit), then the probe set's edges and neighbours.
-        const numbers = new Set(probeNumbers(r, ra.arch, resolved));
-        for (let n = 0; n < 1024; n++) numbers.add((n | ra.arch.syscallBit) >>> 0);
-        for (const nrv of [...numbers].sort((x, y) => x - y)) {
-          const own = ra.syscalls.get(nrv)?.rules.flatMap((x) => x.args) ?? [];
-          for (const a of [[], ...(own.length ? probeArgs(r, own, 300) : [])]) {
-            const d = call(ra.arch.auditArch, nrv, a);
-            const want = emulate(lib, d).value >>> 0;
-            const got = emulate(ours, d).value >>> 0;
-            const ref = evaluatePolicy(resolved, d) >>> 0;
-            assert.is(got, ref, 'compiled filter vs evaluator');
-            compared++;
-            if (got === want) continue;
-            const owner = archOfCall(resolved, d.arch, d.nr);
-            if (owner && mayDiffer.has(`${owner.arch.name}:${nrv}`)) {
-              differing.add(`${owner.arch.name}:${nrv}`);
-              continue;
-            }
-            // No syscall has a number from 0x80000000 up. libseccomp sends such numbers on
-            // AUDIT_ARCH_X86_64 to the bad-arch action (it tests nr >= 0x40000000) except -1, which
-            // gets the default; seccomp-ts goes by the x32 bit alone. Both deny the call.
-            if (nrv >= 0x80000000 && got !== ALLOW && want !== ALLOW) {
-              highNumbers++;
-              continue;
-            }
-            // libseccomp treats x32 as a 32-bit ABI and compares only the low words of arguments;
-            // seccomp-ts compares all 64 bits there (the kernel reads full registers; see src/arch).
-            if (owner?.arch.name === 'x32' && evaluatePolicy(resolved, call(d.arch, d.nr, a.map((v) => v & 0xffffffffn))) >>> 0 === want) {
-              x32Width++;
-              continue;
-            }
-            assert.unreachable(`${arches}: ${ra.arch.name} nr 0x${nrv.toString(16)} args [${a.join(', ')}]: libseccomp 0x${want.toString(16)}, seccomp-ts 0x${got.toString(16)}`);
-          }
-        }
+      for (const [n, x] of Object.entries(info.numbers[ra.arch.name] ?? {})) {
+        if (syscallNumber(ra.arch, n) === undefined) mayDiffer.add(`${ra.arch.name}:${(x | ra.arch.syscallBit) >>> 0}`);
       }
-      // Calls from an architecture neither filter lists.
-      for (const other of ['aarch64', 'riscv64']) {
-        const d = call(getArch(other).auditArch, 0);
-        assert.is(emulate(ours, d).value >>> 0, emulate(lib, d).value >>> 0, `bad arch ${other}`);
-      }
-      assert.ok(compared > 2000 * resolved.arches.length, `${compared} decisions compared`);
-      process.stdout.write(`  moby vs libseccomp (${arches.join('+')}): ${compared} decisions, ${differing.size} numbers differ (of ${mayDiffer.size} whose name only one side knows), ${highNumbers} on numbers from 0x80000000 (both deny), ${x32Width} on x32 arguments with a high word\n`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+
+    const r = rng(SEED);
+    let compared = 0;
+    const differing = new Set<string>();
+    let highNumbers = 0;
+    let x32Width = 0;
+    for (const ra of resolved.arches) {
+      // Every number up to 1024 on the ABI (with its syscall bit), then the probe set's edges and neighbours.
+      const numbers = new Set(probeNumbers(r, ra.arch, resolved));
+      for (let n = 0; n < 1024; n++) numbers.add((n | ra.arch.syscallBit) >>> 0);
+      for (const nrv of [...numbers].sort((x, y) => x - y)) {
+        const own = ra.syscalls.get(nrv)?.rules.flatMap((x) => x.args) ?? [];
+        for (const a of [[], ...(own.length ? probeArgs(r, own, 300) : [])]) {
+          const d = call(ra.arch.auditArch, nrv, a);
+          const want = emulate(lib, d).value >>> 0;
+          const got = emulate(ours, d).value >>> 0;
+          const ref = evaluatePolicy(resolved, d) >>> 0;
+          assert.is(got, ref, 'compiled filter vs evaluator');
+          compared++;
+          if (got === want) continue;
+          const owner = archOfCall(resolved, d.arch, d.nr);
+          if (owner && mayDiffer.has(`${owner.arch.name}:${nrv}`)) {
+            differing.add(`${owner.arch.name}:${nrv}`);
+            continue;
+          }
+          // No syscall has a number from 0x80000000 up. libseccomp sends such numbers on
+          // AUDIT_ARCH_X86_64 to the bad-arch action (it tests nr >= 0x40000000) except -1, which
+          // gets the default; seccomp-ts goes by the x32 bit alone. Both deny the call.
+          if (nrv >= 0x80000000 && got !== ALLOW && want !== ALLOW) {
+            highNumbers++;
+            continue;
+          }
+          // libseccomp treats x32 as a 32-bit ABI and compares only the low words of arguments;
+          // seccomp-ts compares all 64 bits there (the kernel reads full registers; see src/arch).
+          if (owner?.arch.name === 'x32' && evaluatePolicy(resolved, call(d.arch, d.nr, a.map((v) => v & 0xffffffffn))) >>> 0 === want) {
+            x32Width++;
+            continue;
+          }
+          assert.unreachable(`${arches}: ${ra.arch.name} nr 0x${nrv.toString(16)} args [${a.join(', ')}]: libseccomp 0x${want.toString(16)}, seccomp-ts 0x${got.toString(16)}`);
+        }
+      }
+    }
+    // Calls from an architecture neither filter lists.
+    for (const other of ['aarch64', 'riscv64']) {
+      const d = call(getArch(other).auditArch, 0);
+      assert.is(emulate(ours, d).value >>> 0, emulate(lib, d).value >>> 0, `bad arch ${other}`);
+    }
+    assert.ok(compared > 2000 * resolved.arches.length, `${compared} decisions compared`);
+    process.stdout.write(`  moby vs libseccomp (${arches.join('+')}): ${compared} decisions, ${differing.size} numbers differ (of ${mayDiffer.size} whose name only one side knows), ${highNumbers} on numbers from 0x80000000 (both deny), ${x32Width} on x32 arguments with a high word\n`);
   }
 });
 
