@@ -32,9 +32,9 @@ function bins() {
 }
 
 /** Run the child fixture, which execPreloaded's itself into argv. */
-function launch(program: Instruction[], argv: string[], env: Record<string, string> = {}) {
+function launch(program: Instruction[], argv: string[], env: Record<string, string> = {}, argv0?: string) {
   // `env` is the target's (given to execPreloaded): an LD_PRELOAD in Node's own would load into Node too.
-  const opts = { env: { PATH: '/usr/bin:/bin', ...env } };
+  const opts = { env: { PATH: '/usr/bin:/bin', ...env }, ...(argv0 !== undefined ? { argv0 } : {}) };
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'launch', '_exec-child.ts'), JSON.stringify({ program, argv, opts, preload: true })],
     // stdin from /dev/null: bash sources ~/.bashrc when its stdin is a socket (Node's default pipes are).
     { cwd: ROOT, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
@@ -195,12 +195,12 @@ const haveSetcap = haveGcc && needTool('setcap', 'libcap2-bin');
   assert.is(r.stdout, '');
 });
 
-(onX64 ? test : test.skip)('execPreloaded: same pid, confined, inherited state restored, the object a read-only memfd named by LD_PRELOAD', () => {
+(onX64 ? test : test.skip)('execPreloaded: same pid, argv0, confined, inherited state restored, the object a read-only memfd named by LD_PRELOAD', () => {
   // readlink and grep, exec'd by sh, inherit LD_PRELOAD and the descriptor: they load the object too.
-  const r = launch(ALLOW_ALL, ['sh', '-c', 'echo $$; readlink "$LD_PRELOAD"; exec grep -E "^(NoNewPrivs|Seccomp|SigIgn|SigBlk):" /proc/self/status'], { LD_PRELOAD: '' });
+  const r = launch(ALLOW_ALL, ['sh', '-c', 'echo $$ $0; readlink "$LD_PRELOAD"; exec grep -E "^(NoNewPrivs|Seccomp|SigIgn|SigBlk):" /proc/self/status'], { LD_PRELOAD: '' }, 'zero');
   assert.is(r.status, 0, r.stderr);
   const [pid, object, ...lines] = r.stdout.trim().split('\n');
-  assert.is(pid, String(r.pid));
+  assert.is(pid, `${r.pid} zero`);
   assert.match(object, /^\/memfd:seccomp-ts-preload( \(deleted\))?$/);
   assert.equal(lines.map((l) => l.replace(/\s+/g, ' ')), ['SigBlk: 0000000000000000', 'SigIgn: 0000000000000000', 'NoNewPrivs: 1', 'Seccomp: 2']);
   // The link's permissions in /proc/self/fd are the descriptor's open mode.
