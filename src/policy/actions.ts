@@ -8,7 +8,7 @@
 import { ACTIONS, MAX_ERRNO, SECCOMP_RET_DATA, decodeAction, encodeAction, type ActionName } from '../bpf/seccomp.js';
 import { ERRNOS, errnoName, errnoNumber } from '../bpf/errno.js';
 import { suggest } from '../arch/index.js';
-import { PolicyError } from './errors.js';
+import { PolicyError, describeValue as describe, isPlainObject } from './errors.js';
 import type { ActionValue } from './types.js';
 
 /** Action names that take no data, as written in a policy (plus the alias `kill`). */
@@ -37,21 +37,6 @@ export const DATA_ACTION_WORDS: readonly string[] = Object.freeze([...WITH_DATA.
 /** Thrown by the helpers below; the callers turn it into a positioned PolicyError. */
 function fail(message: string): never {
   throw new PolicyError('ACTION', message);
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object') return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return isPlainObject(v) ? 'a mapping' : `a ${v.constructor?.name ?? 'special'} value`;
-  if (typeof v === 'string') return `'${v}'`;
-  return String(v);
 }
 
 /** The data of `errno`/`trap`/`trace`: a number, a numeric string, or (errno only) an E-name. */

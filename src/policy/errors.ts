@@ -1,5 +1,5 @@
 /**
- * The policy layer's one error class, and how positions are written in messages.
+ * The policy layer's one error class, and how positions and values are written in messages.
  */
 import type { SourcePos } from './types.js';
 
@@ -22,6 +22,24 @@ export function formatPos(pos: SourcePos | undefined, file?: string): string {
   const f = pos?.file ?? file;
   if (!pos) return f ? `${f}: ` : '';
   return `${f ?? '<policy>'}:${pos.line}:${pos.column}: `;
+}
+
+/** Whether `v` is an ordinary mapping (not an array, Map, Set, Date or binary data that YAML tags can produce). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Describes a value for a message: `'abc'`, `12`, `a list`, `a mapping`, `null`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return isPlainObject(v) ? 'a mapping' : `a ${v.constructor?.name ?? 'special'} value`;
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'boolean') return String(v);
+  return String(v);
 }
 
 /**

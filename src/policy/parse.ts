@@ -7,8 +7,8 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, vi
 import type { z } from 'zod';
 import { suggest } from '../arch/index.js';
 import { encodeAction } from '../bpf/seccomp.js';
-import { PolicyError, formatPos, type PolicyErrorCode } from './errors.js';
-import { KNOWN_KEYS, PolicySchema, describeValue, type PolicyDocument, type PolicyIssueParams } from './schema.js';
+import { PolicyError, describeValue, formatPos, type PolicyErrorCode } from './errors.js';
+import { KNOWN_KEYS, PolicySchema, type PolicyDocument, type PolicyIssueParams } from './schema.js';
 import type { ArgCheck, Policy, PolicyRule, PolicyTest, SourcePos } from './types.js';
 
 type Path = readonly PropertyKey[];

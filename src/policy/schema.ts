@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { MAX_ERRNO, SECCOMP_RET_DATA } from '../bpf/seccomp.js';
 import { ARG_COUNT, ArchError, allSyscallNames, getArch, suggest } from '../arch/index.js';
 import { ACTION_WORDS, parseAction } from './actions.js';
-import { PolicyError, type PolicyErrorCode } from './errors.js';
+import { PolicyError, describeValue, isPlainObject, type PolicyErrorCode } from './errors.js';
 import { GROUP_NAME_RE, groupNames, isGroup } from './groups.js';
 import type { ArgOp } from './types.js';
 
@@ -23,24 +23,6 @@ export const ARG_OPS: readonly ArgOp[] = Object.freeze(['eq', 'ne', 'lt', 'le', 
 
 function bad(code: PolicyErrorCode, message: string): never {
   throw new PolicyError(code, message);
-}
-
-/** Whether `v` is an ordinary mapping (not an array, Map, Set, Date or binary data that YAML tags can produce). */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object') return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/** Describes a value for a message: `'abc'`, `12`, `a list`, `a mapping`, `null`. */
-export function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return isPlainObject(v) ? 'a mapping' : `a ${v.constructor?.name ?? 'special'} value`;
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'boolean') return String(v);
-  return String(v);
 }
 
 /**
