@@ -2,7 +2,7 @@
  * Helpers for the launch tests: hand-written allowlist filters (independent of the policy
  * compiler), gcc-built helper programs in a temp dir, and writing generated ELF files.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { syscallNumber } from '../../src/arch/index.js';
 import { jump, stmt, type Instruction } from '../../src/bpf/insn.js';
 import { BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W } from '../../src/bpf/opcodes.js';
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS } from '../../src/bpf/seccomp.js';
+import { ROOT } from '../_util/tools.js';
 
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
 const LD_W_ABS = BPF_LD | BPF_W | BPF_ABS;
@@ -89,4 +90,17 @@ export function gcc(dir: string, name: string, source: string, flags: readonly s
   const r = spawnSync('gcc', ['-O1', '-o', out, src, ...flags], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`gcc ${name} failed: ${r.stderr}`);
   return out;
+}
+
+/**
+ * Run _exec-child.ts, which replaces itself with `spec.argv` (execSandboxed, or execPreloaded
+ * with `preload: true`). Returns the result with the child's pid (its first stderr line) and the
+ * rest of its stderr.
+ */
+export function execChild(spec: { program: Instruction[]; argv: string[]; opts?: object; preload?: boolean }, options: Omit<SpawnSyncOptionsWithStringEncoding, 'encoding'>) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'launch', '_exec-child.ts'), JSON.stringify(spec)], { cwd: ROOT, ...options, encoding: 'utf8' });
+  const [first, ...rest] = r.stderr.split('\n');
+  const m = /^pid=(\d+)$/.exec(first);
+  if (!m) throw new Error(`child did not start: ${r.stderr}`);
+  return { ...r, pid: Number(m[1]), stderr: rest.join('\n') };
 }

@@ -5,7 +5,7 @@
  * another loader, set-user/group-ID, file capabilities, #! scripts ending in one of those).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,8 +13,8 @@ import type { Instruction } from '../../src/bpf/insn.js';
 import { SECCOMP_RET_KILL_PROCESS } from '../../src/bpf/seccomp.js';
 import { LaunchError } from '../../src/launch/errors.js';
 import { checkPreloadable, withPreload } from '../../src/launch/exec-preload.js';
-import { ROOT, needTool } from '../_util/tools.js';
-import { ALLOW_ALL, MYOS_C, allowlist, denylist, gcc, tempDir, writeExecutable } from './_helpers.js';
+import { needTool } from '../_util/tools.js';
+import { ALLOW_ALL, MYOS_C, allowlist, denylist, execChild, gcc, tempDir, writeExecutable } from './_helpers.js';
 
 const onX64 = process.platform === 'linux' && process.arch === 'x64';
 if (!onX64) process.stdout.write('  SKIP: exec --preload needs Linux x86_64\n');
@@ -35,13 +35,8 @@ function bins() {
 function launch(program: Instruction[], argv: string[], env: Record<string, string> = {}, argv0?: string) {
   // `env` is the target's (given to execPreloaded): an LD_PRELOAD in Node's own would load into Node too.
   const opts = { env: { PATH: '/usr/bin:/bin', ...env }, ...(argv0 !== undefined ? { argv0 } : {}) };
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'launch', '_exec-child.ts'), JSON.stringify({ program, argv, opts, preload: true })],
-    // stdin from /dev/null: bash sources ~/.bashrc when its stdin is a socket (Node's default pipes are).
-    { cwd: ROOT, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
-  const [first, ...rest] = r.stderr.split('\n');
-  const m = /^pid=(\d+)$/.exec(first);
-  assert.ok(m, `child did not start: ${r.stderr}`);
-  return { ...r, pid: Number(m![1]), stderr: rest.join('\n') };
+  // stdin from /dev/null: bash sources ~/.bashrc when its stdin is a socket (Node's default pipes are).
+  return execChild({ program, argv, opts, preload: true }, { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
 }
 
 /**

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -7,8 +6,7 @@ import type { Instruction } from '../../src/bpf/insn.js';
 import { SECCOMP_RET_ERRNO } from '../../src/bpf/seccomp.js';
 import { LaunchError } from '../../src/launch/errors.js';
 import { layoutStringArray, prepareExec, resolveCommand } from '../../src/launch/exec.js';
-import { ROOT } from '../_util/tools.js';
-import { ALLOW_ALL, denylist, tempDir } from './_helpers.js';
+import { ALLOW_ALL, denylist, execChild, tempDir } from './_helpers.js';
 
 const onX64 = process.platform === 'linux' && process.arch === 'x64';
 const dir = tempDir('exec');
@@ -82,13 +80,8 @@ test('prepareExec: the stub\'s argv convention and the environment', () => {
 
 /** Run the child fixture, which execSandboxed's itself into argv. */
 function launch(program: Instruction[], argv: string[], input?: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'launch', '_exec-child.ts'), JSON.stringify({ program, argv })],
-    // Without input, stdin is /dev/null: bash sources ~/.bashrc when its stdin is a socket.
-    { cwd: ROOT, encoding: 'utf8', input, env: { ...process.env, FOO: 'from-parent' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  const [first, ...rest] = r.stderr.split('\n');
-  const m = /^pid=(\d+)$/.exec(first);
-  assert.ok(m, `child did not start: ${r.stderr}`);
-  return { ...r, pid: Number(m![1]), stderr: rest.join('\n') };
+  // Without input, stdin is /dev/null: bash sources ~/.bashrc when its stdin is a socket.
+  return execChild({ program, argv }, { input, env: { ...process.env, FOO: 'from-parent' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
 }
 
 (onX64 ? test : test.skip)('execSandboxed replaces the Node process: same pid, confined, stdio and env intact', () => {
