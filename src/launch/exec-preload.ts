@@ -257,9 +257,10 @@ export async function execPreloaded(program: Program, argv: readonly string[], o
   const path = `/proc/self/fd/${fd}`;
   const same = fstatSync(fd);
   const seen = statSync(path);
-  if (seen.ino !== same.ino || seen.dev !== same.dev || !setCloseOnExec(libc, fd, false)) {
+  const problem = seen.ino !== same.ino || seen.dev !== same.dev ? 'does not lead to the preload object here' : !setCloseOnExec(libc, fd, false) ? 'cannot be kept open across the exec' : undefined;
+  if (problem !== undefined) {
     closeSync(fd);
-    throw new LaunchError('UNSUPPORTED', `${path} does not lead to the preload object here; the program would run unconfined`);
+    throw new LaunchError('UNSUPPORTED', `${path} ${problem}; the program would run unconfined`);
   }
   const errno = replaceProcess(libc, { path: target }, targetArgv, withPreload(envp, path));
   closeSync(fd);
