@@ -14,8 +14,7 @@ import { encode } from '../bpf/codec.js';
 import type { Program } from '../bpf/insn.js';
 import { A64, SP, type XReg } from './aarch64.js';
 import {
-  DT_HASH, DT_INIT, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, EM_AARCH64, ET_DYN, PF_R, PF_W, PF_X, PT_DYNAMIC, PT_LOAD,
-  alignUp, dynamicSection, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders,
+  EM_AARCH64, ET_DYN, PF_R, PF_W, PF_X, PT_LOAD, alignUp, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders, SHARED_OBJECT_PHNUM, beginSharedObject, finishSharedObject,
 } from './elf.js';
 import { ERRNO_TABLE_LEN, errnoTables } from './report.js';
 import type { WrappedFilter } from './wrap.js';
@@ -252,12 +251,9 @@ export function launcherA64(filter: WrappedFilter, secret: readonly [bigint, big
 export function preloadA64(program: Program, soname: string, tsync: boolean): Uint8Array {
   const filterBytes = encode(program, 'little');
   const tables = dynamicTables(soname);
-  const a = new A64(elfHeadersSize(4));
+  const a = new A64(elfHeadersSize(SHARED_OBJECT_PHNUM));
   const r = new A64Reporter(a);
-  a.align(8).label('dynsym').bytes(tables.dynsym);
-  a.label('hash').bytes(tables.hash);
-  a.label('dynstr').bytes(tables.dynstr);
-  a.align(16).label('init');
+  beginSharedObject(a, tables);
   // Only x0-x11 and x8 on the success path: all caller-saved under AAPCS64.
   noNewPrivs(a, 'errno.fail');
   a.subImm(SP, SP, 16);
@@ -283,32 +279,5 @@ export function preloadA64(program: Program, soname: string, tsync: boolean): Ui
   r.fail([{ text: 'seccomp-ts: cannot install the seccomp filter: thread ' }, { decimal: 22 }, { text: ' cannot be synchronized' }], 1);
   r.emitData();
   a.align(8).label('filter').bytes(filterBytes);
-  const textEnd = a.here;
-  a.align(PAGE64K);
-  const dynStart = a.here;
-  const dynamic = dynamicSection([
-    [DT_HASH, a.addressOf('hash')],
-    [DT_STRTAB, a.addressOf('dynstr')],
-    [DT_SYMTAB, a.addressOf('dynsym')],
-    [DT_STRSZ, tables.dynstr.length],
-    [DT_SYMENT, 24],
-    [DT_SONAME, tables.sonameOffset],
-    [DT_INIT, a.addressOf('init')],
-  ]);
-  a.bytes(dynamic);
-  const code = a.assemble();
-  const image = new Uint8Array(a.origin + code.length);
-  image.set(code, a.origin);
-  writeElfHeaders(image, {
-    type: ET_DYN,
-    machine: EM_AARCH64,
-    entry: 0,
-    phdrs: [
-      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE64K },
-      { type: PT_LOAD, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: alignUp(dynamic.length, 8), align: PAGE64K },
-      { type: PT_DYNAMIC, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: dynamic.length, align: 8 },
-      gnuStack(),
-    ],
-  });
-  return image;
+  return finishSharedObject(a, tables, EM_AARCH64, PAGE64K);
 }

@@ -170,3 +170,69 @@ export function dynamicSection(entries: readonly (readonly [number, number])[]):
 export function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
+
+/** What the shared-object helpers need of a code assembler (X64 and A64 both provide it). */
+export interface ImageAssembler {
+  readonly origin: number;
+  readonly here: number;
+  align(n: number): unknown;
+  label(name: string): unknown;
+  bytes(data: ArrayLike<number>): unknown;
+  addressOf(name: string): number;
+  assemble(): Uint8Array;
+}
+
+/** Program headers a shared object needs, for `elfHeadersSize`: two PT_LOAD, PT_DYNAMIC, PT_GNU_STACK. */
+export const SHARED_OBJECT_PHNUM = 4;
+
+/**
+ * Start a shared object that exports nothing (the preload and marker objects): place the dynamic
+ * symbol, hash and string tables, then define the label `init` (16-aligned) where the caller
+ * emits the DT_INIT function, its data and anything else of the read-only executable segment.
+ */
+export function beginSharedObject(a: ImageAssembler, tables: DynamicTables): void {
+  a.align(8);
+  a.label('dynsym');
+  a.bytes(tables.dynsym);
+  a.label('hash');
+  a.bytes(tables.hash);
+  a.label('dynstr');
+  a.bytes(tables.dynstr);
+  a.align(16);
+  a.label('init');
+}
+
+/**
+ * Finish a shared object begun with {@link beginSharedObject}: everything emitted so far is the
+ * R+X segment; the dynamic section (DT_INIT = `init`) goes in a writable segment on the next
+ * `page` boundary, since glibc may adjust its entries in place. Returns the whole image.
+ */
+export function finishSharedObject(a: ImageAssembler, tables: DynamicTables, machine: number, page: number): Uint8Array {
+  const textEnd = a.here;
+  a.align(page);
+  const dynStart = a.here;
+  const dynamic = dynamicSection([
+    [DT_HASH, a.addressOf('hash')],
+    [DT_STRTAB, a.addressOf('dynstr')],
+    [DT_SYMTAB, a.addressOf('dynsym')],
+    [DT_STRSZ, tables.dynstr.length],
+    [DT_SYMENT, 24],
+    [DT_SONAME, tables.sonameOffset],
+    [DT_INIT, a.addressOf('init')],
+  ]);
+  a.bytes(dynamic);
+  const code = a.assemble();
+  const image = new Uint8Array(a.origin + code.length);
+  image.set(code, a.origin);
+  return writeElfHeaders(image, {
+    type: ET_DYN,
+    machine,
+    entry: 0,
+    phdrs: [
+      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: page },
+      { type: PT_LOAD, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: alignUp(dynamic.length, 8), align: page },
+      { type: PT_DYNAMIC, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: dynamic.length, align: 8 },
+      gnuStack(),
+    ],
+  });
+}

@@ -16,8 +16,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  DT_HASH, DT_INIT, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, EM_X86_64, ET_DYN, PAGE, PF_R, PF_W, PF_X,
-  PT_DYNAMIC, PT_LOAD, alignUp, dynamicSection, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders,
+  EM_X86_64, PAGE, dynamicTables, elfHeadersSize, SHARED_OBJECT_PHNUM, beginSharedObject, finishSharedObject,
 } from './elf.js';
 import { LaunchError } from './errors.js';
 import { resolveCommand } from './exec.js';
@@ -33,11 +32,8 @@ const SYS_WRITE = 1; // x86_64 (syscall_64.tbl)
 export function buildMarkerPreload(marker: string): Uint8Array {
   if (!/^[A-Za-z0-9-]{1,32}$/.test(marker)) throw new LaunchError('INTERNAL', `bad marker '${marker}'`);
   const tables = dynamicTables('libseccomp-ts-learn.so');
-  const a = new X64(elfHeadersSize(4));
-  a.align(8).label('dynsym').bytes(tables.dynsym);
-  a.label('hash').bytes(tables.hash);
-  a.label('dynstr').bytes(tables.dynstr);
-  a.align(16).label('init');
+  const a = new X64(elfHeadersSize(SHARED_OBJECT_PHNUM));
+  beginSharedObject(a, tables);
   // Only caller-saved registers; the result is ignored (EBADF).
   a.movImm32('rdi', 0xffffffff); // fd -1 as the kernel's unsigned int
   a.leaRip('rsi', 'marker');
@@ -46,34 +42,7 @@ export function buildMarkerPreload(marker: string): Uint8Array {
   a.syscall();
   a.ret();
   a.label('marker').bytes(new TextEncoder().encode(marker));
-  const textEnd = a.here;
-  a.align(PAGE);
-  const dynStart = a.here;
-  const dynamic = dynamicSection([
-    [DT_HASH, a.addressOf('hash')],
-    [DT_STRTAB, a.addressOf('dynstr')],
-    [DT_SYMTAB, a.addressOf('dynsym')],
-    [DT_STRSZ, tables.dynstr.length],
-    [DT_SYMENT, 24],
-    [DT_SONAME, tables.sonameOffset],
-    [DT_INIT, a.addressOf('init')],
-  ]);
-  a.bytes(dynamic);
-  const code = a.assemble();
-  const image = new Uint8Array(a.origin + code.length);
-  image.set(code, a.origin);
-  writeElfHeaders(image, {
-    type: ET_DYN,
-    machine: EM_X86_64,
-    entry: 0,
-    phdrs: [
-      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE },
-      { type: PT_LOAD, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: alignUp(dynamic.length, 8), align: PAGE },
-      { type: PT_DYNAMIC, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: dynamic.length, align: 8 },
-      gnuStack(),
-    ],
-  });
-  return image;
+  return finishSharedObject(a, tables, EM_X86_64, PAGE);
 }
 
 /** Options of {@link traceCommand}. */

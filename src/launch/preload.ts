@@ -18,8 +18,7 @@ import type { Program } from '../bpf/insn.js';
 import { BPF_MAXINSNS } from '../bpf/opcodes.js';
 import { LaunchError } from './errors.js';
 import {
-  DT_HASH, DT_INIT, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, EM_X86_64, ET_DYN, PAGE, PF_R, PF_W, PF_X,
-  PT_DYNAMIC, PT_LOAD, alignUp, dynamicSection, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders,
+  EM_X86_64, PAGE, dynamicTables, elfHeadersSize, SHARED_OBJECT_PHNUM, beginSharedObject, finishSharedObject,
 } from './elf.js';
 import { Reporter } from './report.js';
 import { preloadA64 } from './aarch64-code.js';
@@ -53,13 +52,9 @@ export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8
 
   // Segment 1 (R X): headers, dynsym, dynstr, hash, code, filter. Segment 2 (RW): dynamic,
   // writable because glibc may adjust its entries in place.
-  const phnum = 4;
-  const a = new X64(elfHeadersSize(phnum));
+  const a = new X64(elfHeadersSize(SHARED_OBJECT_PHNUM));
   const r = new Reporter(a);
-  a.align(8).label('dynsym').bytes(tables.dynsym);
-  a.label('hash').bytes(tables.hash);
-  a.label('dynstr').bytes(tables.dynstr);
-  a.align(16).label('init');
+  beginSharedObject(a, tables);
 
   // prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
   a.movImm32('rdi', PR_SET_NO_NEW_PRIVS);
@@ -97,33 +92,5 @@ export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8
   r.fail([{ text: 'seccomp-ts: cannot install the seccomp filter: thread ' }, { decimal: 'r13' }, { text: ' cannot be synchronized' }], 1);
   r.emitData();
   a.align(8).label('filter').bytes(filterBytes);
-  const textEnd = a.here;
-
-  a.align(PAGE);
-  const dynStart = a.here;
-  const dynamic = dynamicSection([
-    [DT_HASH, a.addressOf('hash')],
-    [DT_STRTAB, a.addressOf('dynstr')],
-    [DT_SYMTAB, a.addressOf('dynsym')],
-    [DT_STRSZ, tables.dynstr.length],
-    [DT_SYMENT, 24],
-    [DT_SONAME, tables.sonameOffset],
-    [DT_INIT, a.addressOf('init')],
-  ]);
-  a.bytes(dynamic);
-  const code = a.assemble();
-  const image = new Uint8Array(a.origin + code.length);
-  image.set(code, a.origin);
-  writeElfHeaders(image, {
-    type: ET_DYN,
-    machine: EM_X86_64,
-    entry: 0,
-    phdrs: [
-      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE },
-      { type: PT_LOAD, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: alignUp(dynamic.length, 8), align: PAGE },
-      { type: PT_DYNAMIC, flags: PF_R | PF_W, offset: dynStart, vaddr: dynStart, filesz: dynamic.length, memsz: dynamic.length, align: 8 },
-      gnuStack(),
-    ],
-  });
-  return image;
+  return finishSharedObject(a, tables, EM_X86_64, PAGE);
 }
