@@ -13,9 +13,7 @@
 import { encode } from '../bpf/codec.js';
 import type { Program } from '../bpf/insn.js';
 import { A64, SP, type XReg } from './aarch64.js';
-import {
-  EM_AARCH64, ET_DYN, PF_R, PF_W, PF_X, PT_LOAD, alignUp, dynamicTables, elfHeadersSize, gnuStack, writeElfHeaders, SHARED_OBJECT_PHNUM, beginSharedObject, finishSharedObject,
-} from './elf.js';
+import { EM_AARCH64, SHARED_OBJECT_PHNUM, beginSharedObject, dynamicTables, elfHeadersSize, finishExecutable, finishSharedObject } from './elf.js';
 import { ERRNO_TABLE_LEN, errnoTables } from './report.js';
 import type { WrappedFilter } from './wrap.js';
 
@@ -226,24 +224,7 @@ export function launcherA64(filter: WrappedFilter, secret: readonly [bigint, big
   a.label('usage');
   r.fail([{ text: 'seccomp-ts: launcher stub usage: STUB TARGET_PATH ARGV0 [ARG...]' }], 126);
   r.emitData();
-  const textEnd = a.here;
-  a.align(PAGE64K);
-  a.label('filter');
-  a.bytes(filterBytes);
-  const code = a.assemble();
-  const image = new Uint8Array(a.origin + code.length);
-  image.set(code, a.origin);
-  const dataStart = a.addressOf('filter');
-  writeElfHeaders(image, {
-    type: ET_DYN,
-    machine: EM_AARCH64,
-    entry: a.addressOf('_start'),
-    phdrs: [
-      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE64K },
-      { type: PT_LOAD, flags: PF_R | PF_W, offset: dataStart, vaddr: dataStart, filesz: filterBytes.length, memsz: alignUp(filterBytes.length, 8), align: PAGE64K },
-      gnuStack(),
-    ],
-  });
+  const image = finishExecutable(a, filterBytes, EM_AARCH64, PAGE64K);
   return { elf: image, execSyscallOffset: a.addressOf('exec.svc') };
 }
 

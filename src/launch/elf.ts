@@ -236,3 +236,29 @@ export function finishSharedObject(a: ImageAssembler, tables: DynamicTables, mac
     ],
   });
 }
+
+/**
+ * Finish a position-independent launcher executable: everything emitted so far (entry label
+ * `_start`) is the R+X segment; `data` (the filter, which the launcher patches before loading it)
+ * goes in a writable segment on the next `page` boundary, labelled `filter`. Returns the image.
+ */
+export function finishExecutable(a: ImageAssembler, data: Uint8Array, machine: number, page: number): Uint8Array {
+  const textEnd = a.here;
+  a.align(page);
+  a.label('filter');
+  a.bytes(data);
+  const code = a.assemble();
+  const image = new Uint8Array(a.origin + code.length);
+  image.set(code, a.origin);
+  const dataStart = a.addressOf('filter');
+  return writeElfHeaders(image, {
+    type: ET_DYN,
+    machine,
+    entry: a.addressOf('_start'),
+    phdrs: [
+      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: page },
+      { type: PT_LOAD, flags: PF_R | PF_W, offset: dataStart, vaddr: dataStart, filesz: data.length, memsz: alignUp(data.length, 8), align: page },
+      gnuStack(),
+    ],
+  });
+}

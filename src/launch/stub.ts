@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { encode } from '../bpf/codec.js';
 import type { Program } from '../bpf/insn.js';
-import { EM_X86_64, ET_DYN, PAGE, PF_R, PF_W, PF_X, PT_LOAD, alignUp, elfHeadersSize, gnuStack, writeElfHeaders } from './elf.js';
+import { EM_X86_64, PAGE, elfHeadersSize, finishExecutable } from './elf.js';
 import { Reporter } from './report.js';
 import { launcherA64 } from './aarch64-code.js';
 import { wrapForLauncher, type LaunchArch, type OtherExec, type WrappedFilter } from './wrap.js';
@@ -159,24 +159,6 @@ export function buildLauncherDetailed(program: Program, opts: LauncherOptions = 
   r.fail([{ text: 'seccomp-ts: launcher stub usage: STUB TARGET_PATH ARGV0 [ARG...]' }], 126);
 
   r.emitData();
-  const textEnd = a.here;
-  a.align(PAGE);
-  a.label('filter');
-  a.bytes(filterBytes);
-  const code = a.assemble();
-
-  const image = new Uint8Array(a.origin + code.length);
-  image.set(code, a.origin);
-  const dataStart = a.addressOf('filter');
-  writeElfHeaders(image, {
-    type: ET_DYN,
-    machine: EM_X86_64,
-    entry: a.addressOf('_start'),
-    phdrs: [
-      { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: textEnd, memsz: textEnd, align: PAGE },
-      { type: PT_LOAD, flags: PF_R | PF_W, offset: dataStart, vaddr: dataStart, filesz: filterBytes.length, memsz: alignUp(filterBytes.length, 8), align: PAGE },
-      gnuStack(),
-    ],
-  });
+  const image = finishExecutable(a, filterBytes, EM_X86_64, PAGE);
   return { elf: image, filter, execSyscallOffset: a.addressOf('exec.syscall') };
 }
