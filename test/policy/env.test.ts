@@ -2,20 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_LOG } from '../../src/bpf/seccomp.js';
-import { PolicyError, policyFromEnv, policyFromLists } from '../../src/policy/index.js';
+import { policyFromEnv, policyFromLists } from '../../src/policy/index.js';
 import { ROOT } from '../_util/tools.js';
+import { catchPolicyError } from '../_util/errors.js';
 
 const KILL = SECCOMP_RET_KILL_PROCESS >>> 0;
-
-function catchPolicyError(fn: () => unknown): PolicyError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PolicyError) return e;
-    throw e;
-  }
-  throw new assert.Assertion({ message: 'expected a PolicyError', operator: 'throws', generated: false, actual: 'no error', expects: 'PolicyError' });
-}
 
 test('no SECCOMP_* variable: undefined (other variables do not count)', () => {
   assert.is(policyFromEnv({}), undefined);

@@ -8,6 +8,7 @@ import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP
 import { PolicyError, loadPolicy, parsePolicy, policyJsonSchema, resolvePolicy, validatePolicy, type Policy } from '../../src/policy/index.js';
 import { PolicySchema } from '../../src/policy/schema.js';
 import { ROOT, rng, testSeed } from '../_util/tools.js';
+import { catchPolicyError } from '../_util/errors.js';
 
 const BAD_DIR = join(ROOT, 'test', 'fixtures', 'policies', 'bad');
 const EXAMPLES = join(ROOT, 'examples');
@@ -38,16 +39,6 @@ function strip(p: Policy): unknown {
   return JSON.parse(
     JSON.stringify(p, (k, v) => (k === 'pos' || k === 'syscallPos' || k === 'architecturesPos' || k === 'source' ? undefined : typeof v === 'bigint' ? `${v}n` : v)),
   );
-}
-
-function catchPolicyError(fn: () => unknown): PolicyError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PolicyError) return e;
-    throw e;
-  }
-  throw new assert.Assertion({ message: 'expected a PolicyError', operator: 'throws', generated: false, actual: 'no error', expects: 'PolicyError' });
 }
 
 test('the example policy reads into the expected values and positions', () => {

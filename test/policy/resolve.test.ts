@@ -5,18 +5,9 @@ import { GROUP_DATA } from '../../src/policy/groups-data.js';
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO } from '../../src/bpf/seccomp.js';
 
 const ERRNO = (n: number) => (SECCOMP_RET_ERRNO | n) >>> 0;
-import { GROUP_NAMES, PolicyError, expandGroup, parsePolicy, resolvePolicy, validatePolicy, type Policy, type ResolvedArch } from '../../src/policy/index.js';
+import { GROUP_NAMES, expandGroup, parsePolicy, resolvePolicy, validatePolicy, type Policy, type ResolvedArch } from '../../src/policy/index.js';
 import { getArch } from '../../src/arch/index.js';
-
-function catchPolicyError(fn: () => unknown): PolicyError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PolicyError) return e;
-    throw e;
-  }
-  throw new assert.Assertion({ message: 'expected a PolicyError', operator: 'throws', generated: false, actual: 'no error', expects: 'PolicyError' });
-}
+import { catchPolicyError } from '../_util/errors.js';
 
 const POLICY = parsePolicy(
   `defaultAction: kill_process
