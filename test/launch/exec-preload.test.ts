@@ -1,6 +1,6 @@
 /**
- * execPreloaded (`exec --preload`) in real processes: the preload object from a memfd named by
- * LD_PRELOAD, with the blog's examples; and checkPreloadable's refusals of every target that
+ * execPreloaded (`exec --preload`) in real processes, through the library and the built CLI: the
+ * preload object from a memfd named by LD_PRELOAD, with the blog's examples; and checkPreloadable's refusals of every target that
  * would not load the object and so would run unconfined (static, other ELF class or machine,
  * another loader, set-user/group-ID, file capabilities, #! scripts ending in one of those).
  */
@@ -13,7 +13,7 @@ import type { Instruction } from '../../src/bpf/insn.js';
 import { SECCOMP_RET_KILL_PROCESS } from '../../src/bpf/seccomp.js';
 import { LaunchError } from '../../src/launch/errors.js';
 import { checkPreloadable, withPreload } from '../../src/launch/exec-preload.js';
-import { needTool } from '../_util/tools.js';
+import { ROOT, needTool } from '../_util/tools.js';
 import { ALLOW_ALL, MYOS_C, allowlist, denylist, execChild, gcc, tempDir, writeExecutable } from './_helpers.js';
 
 const onX64 = process.platform === 'linux' && process.arch === 'x64';
@@ -277,6 +277,56 @@ int main(void) {
   const r = launch(denylist(['uname'], SECCOMP_RET_KILL_PROCESS), [prog]);
   assert.is(r.stdout, 'library constructor ran uname\nmain ran\n');
   assert.is(r.signal, 'SIGSYS');
+});
+
+// The CLI: `seccomp-ts exec --preload` through the built dist/cli.js.
+const CLI = join(ROOT, 'dist', 'cli.js');
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', ...env }, cwd: dir, timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+const ALLOW6 = MYOS_PRELOAD_MIN.join(',');
+
+(haveGcc ? test : test.skip)('cli: exec --preload --allow (6 syscalls) -- ./myos runs; without uname, or with --deny uname, SIGSYS', () => {
+  bins();
+  const ok = cli(['exec', '--preload', '--allow', ALLOW6, '--', './myos']);
+  assert.is(ok.stdout, 'My OS is Linux!\n');
+  assert.is(ok.stderr, MYOS_PRELOAD_MIN.map((s) => `adding ${s} to the process seccomp filter\n`).join(''));
+  assert.is(ok.status, 0);
+  const env = cli(['exec', '--preload', '-q', './myos'], { SECCOMP_SYSCALL_ALLOW: MYOS_PRELOAD_MIN.join(':') });
+  assert.is(env.stdout, 'My OS is Linux!\n');
+  assert.is(env.stderr, '');
+  for (const args of [['--allow', MYOS_PRELOAD_MIN.filter((s) => s !== 'uname').join(',')], ['--deny', 'uname']]) {
+    const r = cli(['exec', '--preload', '-q', ...args, './myos']);
+    assert.is(r.signal, 'SIGSYS', `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.is(r.stdout, '');
+  }
+});
+
+(onX64 ? test : test.skip)('cli: SECCOMP_SYSCALL_DENY=execve exec --preload bash -- bash runs, its exec is killed', () => {
+  const r = cli(['exec', '--preload', '/bin/bash', '-c', BASH_EXEC], { SECCOMP_SYSCALL_DENY: 'execve' });
+  assert.is(r.stdout, 'I will try to execve something...\n');
+  assert.is(r.stderr, 'adding execve to the process seccomp filter\n');
+  assert.is(r.signal, 'SIGSYS');
+});
+
+(haveGcc ? test : test.skip)('cli: exec --preload refuses static, 32-bit, set-user-ID and #!-static targets: one line, 126, nothing runs', () => {
+  const b = bins();
+  const suid = join(dir, 'cli-suid');
+  copyFileSync(b.myos, suid);
+  chmodSync(suid, 0o4755);
+  const targets = [b.myosStatic, writeExecutable(join(dir, 'cli-i386'), craftElf(1, 3, '/lib/ld-linux.so.2')), suid, script('cli-static.sh', `#!${b.myosStatic}\n`)];
+  for (const t of targets) {
+    const r = cli(['exec', '--preload', '--deny', 'uname', t]);
+    assert.is(r.status, 126, `${t}: ${r.stderr}`);
+    assert.is(r.stdout, '', `${t} ran`);
+    assert.match(r.stderr, /^seccomp-ts: .*cannot use --preload: .* run it without --preload\n$/);
+  }
+});
+
+(onX64 ? test : test.skip)('cli: --preload with --other-exec is a usage error', () => {
+  const r = cli(['exec', '--preload', '--other-exec', 'kill', '--deny', 'uname', '/bin/true']);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^seccomp-ts: exec: --other-exec .*--preload.*\n$/);
 });
 
 test.run();

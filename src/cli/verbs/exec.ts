@@ -1,5 +1,6 @@
 import { LaunchError } from '../../launch/errors.js';
 import { execSandboxed, resolveCommand } from '../../launch/exec.js';
+import { checkPreloadable, execPreloaded } from '../../launch/exec-preload.js';
 import type { OtherExec } from '../../launch/wrap.js';
 import { policyFromEnv, policyFromLists } from '../../policy/env.js';
 import { compile, type Filter } from '../../policy/filter.js';
@@ -100,7 +101,7 @@ export function splitAtCommand(argv: readonly string[], valueFlags: ReadonlySet<
   return [argv.slice(0, i), argv.slice(i)];
 }
 
-const USAGE = `usage: seccomp-ts exec [POLICY OPTIONS] [--argv0 NAME] [--] COMMAND [ARG...]
+const USAGE = `usage: seccomp-ts exec [POLICY OPTIONS] [--preload] [--argv0 NAME] [--] COMMAND [ARG...]
 
 Runs COMMAND under a seccomp filter, like the Cloudflare toolkit's sandboxify: this process is
 replaced by a small generated launcher that loads the filter and executes COMMAND, so COMMAND's
@@ -120,6 +121,20 @@ Options:
   --argv0 NAME         argv[0] for COMMAND (default: COMMAND as given)
   --other-exec MODE    kill (default when the policy denies execve or execveat) or policy:
                        what other execve/execveat calls get
+  --preload            install the filter the way libsandbox.so does, after the dynamic loader's
+                       start-up, with no file on disk: the 'seccomp-ts preload' object is put in
+                       a memfd named by LD_PRELOAD=/proc/self/fd/N (after any LD_PRELOAD already
+                       set) and COMMAND is executed directly. The policy then needs only what
+                       COMMAND does from main() on (myos: brk exit_group getrandom newfstatat
+                       uname write; on a console terminal, not a pseudo-terminal, also ioctl).
+                       For dynamically linked glibc programs. LD_PRELOAD fails open, so COMMAND
+                       (or the program its #! line runs) is refused -- one line, exit 126,
+                       nothing run -- when the loader would not load the object: statically
+                       linked, not x86_64 (e.g. 32-bit i386), another loader, set-user/group-ID
+                       or file capabilities. Not covered: constructors of COMMAND's shared
+                       libraries (they run first). Descriptor N and LD_PRELOAD are inherited:
+                       programs COMMAND executes load the object again, so they need prctl and
+                       seccomp allowed.
 Installed as 'sandboxify' too: 'sandboxify CMD ARGS...' is 'seccomp-ts exec CMD ARGS...'.
 Linux x86_64 only.
 `;
@@ -132,17 +147,20 @@ export const execVerb: Verb = {
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
     const [opts, command] = splitAtCommand(argv, new Set(['--policy', '--allow', '--deny', '--default', '--argv0', '--other-exec']));
-    const { values, positionals } = parseFlags('exec', opts, { ...policyFlagsSpec, quiet: { type: 'boolean', short: 'q' }, argv0: { type: 'string' }, 'other-exec': { type: 'string' } });
+    const { values, positionals } = parseFlags('exec', opts, { ...policyFlagsSpec, quiet: { type: 'boolean', short: 'q' }, argv0: { type: 'string' }, 'other-exec': { type: 'string' }, preload: { type: 'boolean' } });
     if (positionals.length) throw new UsageError(`exec: unexpected '${positionals[0]}' before the command`);
     if (command.length === 0) throw new UsageError('exec: no command given (usage: seccomp-ts exec [OPTIONS] COMMAND [ARG...])');
     const other = values['other-exec'];
     if (other !== undefined && other !== 'kill' && other !== 'policy') throw new UsageError(`exec: --other-exec must be kill or policy, not '${other}'`);
+    if (other !== undefined && values.preload) throw new UsageError('exec: --other-exec is for the launcher; with --preload every execve gets what the policy says');
     const { filter, listed } = policyFilter('exec', values);
     if (!filter.arches.includes('x86_64')) throw new UsageError(`exec: the launcher runs x86_64 programs, but the policy's architectures are ${filter.arches.join(', ')}`);
     try {
       // Resolve first, so a command that cannot run gets one line and no 'adding' lines.
-      resolveCommand(command[0]);
+      const target = resolveCommand(command[0]);
+      if (values.preload) await checkPreloadable(target);
       if (!values.quiet && !process.env.SECCOMP_QUIET) announce(listed);
+      if (values.preload) return await execPreloaded(filter.instructions, command, values.argv0 !== undefined ? { argv0: values.argv0 } : {});
       return await execSandboxed(filter.instructions, command, {
         ...(values.argv0 !== undefined ? { argv0: values.argv0 } : {}),
         ...(other !== undefined ? { otherExec: other as OtherExec } : {}),
