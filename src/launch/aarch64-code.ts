@@ -16,19 +16,9 @@ import { A64, SP, type XReg } from './aarch64.js';
 import { EM_AARCH64, SHARED_OBJECT_PHNUM, beginSharedObject, dynamicTables, elfHeadersSize, finishExecutable, finishSharedObject } from './elf.js';
 import { ERRNO_TABLE_LEN, errnoTables } from './report.js';
 import type { WrappedFilter } from './wrap.js';
+import { A64_SYS, ENOENT, PR_SET_NO_NEW_PRIVS, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_SET_MODE_FILTER, X_OK } from './abi.js';
 
-const SYS_FACCESSAT = 48;
-const SYS_WRITE = 64;
-const SYS_EXIT_GROUP = 94;
-const SYS_PRCTL = 167;
-const SYS_EXECVE = 221;
-const SYS_SECCOMP = 277;
 const AT_FDCWD_NOT = 99; // movn x0, #99 -> -100
-const PR_SET_NO_NEW_PRIVS = 38;
-const SECCOMP_SET_MODE_FILTER = 1;
-const SECCOMP_FILTER_FLAG_TSYNC = 1;
-const X_OK = 1;
-const ENOENT = 2;
 /** Segment alignment: 64 KiB pages are the largest arm64 kernels use. */
 const PAGE64K = 0x10000;
 
@@ -125,11 +115,11 @@ class A64Reporter {
     a.movz(0, 2);
     a.mov(1, 20);
     a.sub(2, 21, 20);
-    a.movz(8, SYS_WRITE);
+    a.movz(8, A64_SYS.write);
     a.svc();
     if (typeof status === 'number') a.movz(0, status);
     else a.mov(0, status.reg);
-    a.movz(8, SYS_EXIT_GROUP);
+    a.movz(8, A64_SYS.exit_group);
     a.svc();
     a.udf();
   }
@@ -152,7 +142,7 @@ function noNewPrivs(a: A64, fail: string): void {
   a.movz(2, 0);
   a.movz(3, 0);
   a.movz(4, 0);
-  a.movz(8, SYS_PRCTL);
+  a.movz(8, A64_SYS.prctl);
   a.svc();
   a.cbnz(0, fail);
 }
@@ -172,7 +162,7 @@ export function launcherA64(filter: WrappedFilter, secret: readonly [bigint, big
   a.ldr(1, 19, 16);
   a.movz(2, X_OK);
   a.movz(3, 0);
-  a.movz(8, SYS_FACCESSAT);
+  a.movz(8, A64_SYS.faccessat);
   a.svc();
   a.cbnz(0, 'exec.fail');
 
@@ -191,7 +181,7 @@ export function launcherA64(filter: WrappedFilter, secret: readonly [bigint, big
   a.movz(0, SECCOMP_SET_MODE_FILTER);
   a.movz(1, 0);
   a.addImm(2, SP, 0);
-  a.movz(8, SYS_SECCOMP);
+  a.movz(8, A64_SYS.seccomp);
   a.svc();
   a.cbnz(0, 'install.fail');
 
@@ -202,7 +192,7 @@ export function launcherA64(filter: WrappedFilter, secret: readonly [bigint, big
   a.addImm(2, 2, 16);
   a.movImm(3, secret[0]);
   a.movImm(4, secret[1]);
-  a.movz(8, SYS_EXECVE);
+  a.movz(8, A64_SYS.execve);
   a.label('exec.svc');
   a.svc();
   a.label('exec.after');
@@ -245,7 +235,7 @@ export function preloadA64(program: Program, soname: string, tsync: boolean): Ui
   a.movz(0, SECCOMP_SET_MODE_FILTER);
   a.movz(1, tsync ? SECCOMP_FILTER_FLAG_TSYNC : 0);
   a.addImm(2, SP, 0);
-  a.movz(8, SYS_SECCOMP);
+  a.movz(8, A64_SYS.seccomp);
   a.svc();
   a.addImm(SP, SP, 16);
   a.cmpImm(0, 0);

@@ -21,8 +21,8 @@ import {
 import { LaunchError } from './errors.js';
 import { resolveCommand } from './exec.js';
 import { X64 } from './x86_64.js';
+import { X64_SYS } from './abi.js';
 
-const SYS_WRITE = 1; // x86_64 (syscall_64.tbl)
 
 /**
  * A shared object whose DT_INIT makes the marker call `write(-1, marker, marker.length)` and
@@ -38,7 +38,7 @@ export function buildMarkerPreload(marker: string): Uint8Array {
   a.movImm32('rdi', 0xffffffff); // fd -1 as the kernel's unsigned int
   a.leaRip('rsi', 'marker');
   a.movImm32('rdx', marker.length);
-  a.movImm32('rax', SYS_WRITE);
+  a.movImm32('rax', X64_SYS.write);
   a.syscall();
   a.ret();
   a.label('marker').bytes(new TextEncoder().encode(marker));

@@ -24,13 +24,7 @@ import { Reporter } from './report.js';
 import { preloadA64 } from './aarch64-code.js';
 import type { LaunchArch } from './wrap.js';
 import { X64 } from './x86_64.js';
-
-// x86_64 syscall numbers and constants (syscall_64.tbl; include/uapi/linux/prctl.h, seccomp.h).
-const SYS_PRCTL = 157;
-const SYS_SECCOMP = 317;
-const PR_SET_NO_NEW_PRIVS = 38;
-const SECCOMP_SET_MODE_FILTER = 1;
-const SECCOMP_FILTER_FLAG_TSYNC = 1;
+import { PR_SET_NO_NEW_PRIVS, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_SET_MODE_FILTER, X64_SYS } from './abi.js';
 
 /** Options for {@link buildPreload}. */
 export interface PreloadOptions {
@@ -62,7 +56,7 @@ export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8
   a.xor32('rdx', 'rdx');
   a.xor32('r10', 'r10');
   a.xor32('r8', 'r8');
-  a.movImm32('rax', SYS_PRCTL);
+  a.movImm32('rax', X64_SYS.prctl);
   a.syscall();
   a.test('rax', 'rax');
   a.jcc('ne', 'errno.fail');
@@ -74,7 +68,7 @@ export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8
   a.movRR('rdx', 'rsp');
   a.movImm32('rdi', SECCOMP_SET_MODE_FILTER);
   a.movImm32('rsi', opts.tsync === false ? 0 : SECCOMP_FILTER_FLAG_TSYNC);
-  a.movImm32('rax', SYS_SECCOMP);
+  a.movImm32('rax', X64_SYS.seccomp);
   a.syscall();
   a.addImm('rsp', 16);
   a.test('rax', 'rax');

@@ -7,12 +7,8 @@
  */
 import { ERRNOS } from '../bpf/errno.js';
 import type { Reg, X64 } from './x86_64.js';
+import { X64_SYS } from './abi.js';
 
-// x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-/** write(2). */
-export const SYS_WRITE = 1;
-/** exit_group(2). */
-export const SYS_EXIT_GROUP = 231;
 
 /** Bytes of stack the report buffer takes. */
 const BUF = 0x1400;
@@ -109,12 +105,12 @@ export class Reporter {
     a.subRR('rdx', 'r15');
     a.movRR('rsi', 'r15');
     a.movImm32('rdi', 2);
-    a.movImm32('rax', SYS_WRITE);
+    a.movImm32('rax', X64_SYS.write);
     a.syscall();
     // exit_group(status)
     if (typeof status === 'number') a.movImm32('rdi', status);
     else a.movRR('rdi', status);
-    a.movImm32('rax', SYS_EXIT_GROUP);
+    a.movImm32('rax', X64_SYS.exit_group);
     a.syscall();
     a.hlt();
   }

@@ -27,16 +27,7 @@ import { Reporter } from './report.js';
 import { launcherA64 } from './aarch64-code.js';
 import { wrapForLauncher, type LaunchArch, type OtherExec, type WrappedFilter } from './wrap.js';
 import { X64 } from './x86_64.js';
-
-// x86_64 syscall numbers and constants (syscall_64.tbl; include/uapi/linux/prctl.h, seccomp.h).
-const SYS_ACCESS = 21;
-const SYS_EXECVE = 59;
-const SYS_PRCTL = 157;
-const SYS_SECCOMP = 317;
-const PR_SET_NO_NEW_PRIVS = 38;
-const SECCOMP_SET_MODE_FILTER = 1;
-const X_OK = 1;
-const ENOENT = 2;
+import { ENOENT, PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER, X64_SYS, X_OK } from './abi.js';
 
 /** Options for {@link buildLauncher}. */
 export interface LauncherOptions {
@@ -91,7 +82,7 @@ export function buildLauncherDetailed(program: Program, opts: LauncherOptions = 
   // access(TARGET, X_OK)
   a.load64('rdi', { base: 'rbx', disp: 16 });
   a.movImm32('rsi', X_OK);
-  a.movImm32('rax', SYS_ACCESS);
+  a.movImm32('rax', X64_SYS.access);
   a.syscall();
   a.test('rax', 'rax');
   a.jcc('ne', 'exec.fail');
@@ -102,7 +93,7 @@ export function buildLauncherDetailed(program: Program, opts: LauncherOptions = 
   a.xor32('rdx', 'rdx');
   a.xor32('r10', 'r10');
   a.xor32('r8', 'r8');
-  a.movImm32('rax', SYS_PRCTL);
+  a.movImm32('rax', X64_SYS.prctl);
   a.syscall();
   a.test('rax', 'rax');
   a.jcc('ne', 'install.fail');
@@ -121,7 +112,7 @@ export function buildLauncherDetailed(program: Program, opts: LauncherOptions = 
   a.movRR('rdx', 'rsp');
   a.movImm32('rdi', SECCOMP_SET_MODE_FILTER);
   a.xor32('rsi', 'rsi');
-  a.movImm32('rax', SYS_SECCOMP);
+  a.movImm32('rax', X64_SYS.seccomp);
   a.syscall();
   a.test('rax', 'rax');
   a.jcc('ne', 'install.fail');
@@ -133,7 +124,7 @@ export function buildLauncherDetailed(program: Program, opts: LauncherOptions = 
   a.lea('rdx', { base: 'rbx', index: 'rcx', scale: 8, disp: 16 });
   a.movImm64('r10', secret[0]);
   a.movImm64('r8', secret[1]);
-  a.movImm32('rax', SYS_EXECVE);
+  a.movImm32('rax', X64_SYS.execve);
   a.label('exec.syscall');
   a.syscall();
   a.label('exec.after');
