@@ -14,7 +14,7 @@ import { encode } from '../bpf/codec.js';
 import type { Program } from '../bpf/insn.js';
 import { A64, SP, type XReg } from './aarch64.js';
 import { EM_AARCH64, SHARED_OBJECT_PHNUM, beginSharedObject, dynamicTables, elfHeadersSize, finishExecutable, finishSharedObject } from './elf.js';
-import { ERRNO_TABLE_LEN, errnoTables } from './report.js';
+import { ERRNO_TABLE_LEN, ReportData } from './report.js';
 import type { WrappedFilter } from './wrap.js';
 import { A64_SYS, ENOENT, PR_SET_NO_NEW_PRIVS, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_SET_MODE_FILTER, X_OK } from './abi.js';
 
@@ -31,13 +31,9 @@ const MAX_CSTRING = 4000;
 type Piece = { readonly text: string } | { readonly cstring: XReg } | { readonly decimal: XReg } | { readonly errnoName: XReg };
 
 /** Failure reports for A64: one line built on the stack, one write(2), exit_group. */
-class A64Reporter {
-  private readonly texts: string[] = [];
-  private n = 0;
-  constructor(private readonly a: A64) {}
-
-  private uniq(p: string): string {
-    return `${p}.${this.n++}`;
+class A64Reporter extends ReportData {
+  constructor(private readonly a: A64) {
+    super(a);
   }
 
   /** Copy x2 bytes from [x1] to the cursor x21. Clobbers x1..x3. */
@@ -63,9 +59,7 @@ class A64Reporter {
     a.addImm(21, SP, 0); // x21: cursor
     for (const p of [...pieces, { text: '\n' }]) {
       if ('text' in p) {
-        let i = this.texts.indexOf(p.text);
-        if (i < 0) i = this.texts.push(p.text) - 1;
-        a.adr(1, `text.${i}`);
+        a.adr(1, this.text(p.text));
         a.movz(2, new TextEncoder().encode(p.text).length);
         this.copy();
       } else if ('cstring' in p) {
@@ -122,16 +116,6 @@ class A64Reporter {
     a.movz(8, A64_SYS.exit_group);
     a.svc();
     a.udf();
-  }
-
-  /** Emit the strings and errno tables. */
-  emitData(): void {
-    const a = this.a;
-    const enc = new TextEncoder();
-    this.texts.forEach((s, i) => a.label(`text.${i}`).bytes(enc.encode(s)));
-    const t = errnoTables();
-    a.align(2).label('errno.offsets').bytes(t.offsets);
-    a.label('errno.names').bytes(t.names);
   }
 }
 

@@ -20,11 +20,11 @@ import { LaunchError } from './errors.js';
 import {
   EM_X86_64, PAGE, dynamicTables, elfHeadersSize, SHARED_OBJECT_PHNUM, beginSharedObject, finishSharedObject,
 } from './elf.js';
-import { Reporter } from './report.js';
+import { Reporter, noNewPrivs } from './report.js';
 import { preloadA64 } from './aarch64-code.js';
 import type { LaunchArch } from './wrap.js';
 import { X64 } from './x86_64.js';
-import { PR_SET_NO_NEW_PRIVS, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_SET_MODE_FILTER, X64_SYS } from './abi.js';
+import { SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_SET_MODE_FILTER, X64_SYS } from './abi.js';
 
 /** Options for {@link buildPreload}. */
 export interface PreloadOptions {
@@ -50,16 +50,7 @@ export function buildPreload(program: Program, opts: PreloadOptions = {}): Uint8
   const r = new Reporter(a);
   beginSharedObject(a, tables);
 
-  // prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-  a.movImm32('rdi', PR_SET_NO_NEW_PRIVS);
-  a.movImm32('rsi', 1);
-  a.xor32('rdx', 'rdx');
-  a.xor32('r10', 'r10');
-  a.xor32('r8', 'r8');
-  a.movImm32('rax', X64_SYS.prctl);
-  a.syscall();
-  a.test('rax', 'rax');
-  a.jcc('ne', 'errno.fail');
+  noNewPrivs(a, 'errno.fail');
   // struct sock_fprog on the stack (the red zone would do, but be explicit).
   a.subImm('rsp', 16);
   a.store16Imm({ base: 'rsp' }, program.length);

@@ -7,7 +7,8 @@
  */
 import { ERRNOS } from '../bpf/errno.js';
 import type { Reg, X64 } from './x86_64.js';
-import { X64_SYS } from './abi.js';
+import { PR_SET_NO_NEW_PRIVS, X64_SYS } from './abi.js';
+import type { ImageAssembler } from './elf.js';
 
 
 /** Bytes of stack the report buffer takes. */
@@ -27,15 +28,49 @@ export type Piece =
   /** ` (ENAME)` for the errno in a register, or nothing when the number has no name. */
   | { readonly errnoName: Reg };
 
-/** Emits failure reports into one assembler; call {@link Reporter.emitData} once, after the code. */
-export class Reporter {
+/**
+ * What the failure reporters of every instruction set share: fresh local labels, the interned
+ * message texts (label `text.N`) and the data emitted after the code (texts and errno tables).
+ */
+export abstract class ReportData {
   private readonly texts: string[] = [];
   private n = 0;
 
-  constructor(private readonly a: X64) {}
+  constructor(private readonly image: ImageAssembler) {}
 
-  private uniq(p: string): string {
+  /** A label not used before, starting with `p`. */
+  protected uniq(p: string): string {
     return `${p}.${this.n++}`;
+  }
+
+  /** The label of message text `s` (each distinct text is emitted once). */
+  protected text(s: string): string {
+    let i = this.texts.indexOf(s);
+    if (i < 0) i = this.texts.push(s) - 1;
+    return `text.${i}`;
+  }
+
+  /** Emit the strings and the errno name table the reports refer to; once, after the code. */
+  emitData(): void {
+    const a = this.image;
+    const enc = new TextEncoder();
+    this.texts.forEach((s, i) => {
+      a.label(`text.${i}`);
+      a.bytes(enc.encode(s));
+    });
+    const t = errnoTables();
+    a.align(2);
+    a.label('errno.offsets');
+    a.bytes(t.offsets);
+    a.label('errno.names');
+    a.bytes(t.names);
+  }
+}
+
+/** Emits x86-64 failure reports into one assembler; call {@link ReportData.emitData} once, after the code. */
+export class Reporter extends ReportData {
+  constructor(private readonly a: X64) {
+    super(a);
   }
 
   /**
@@ -115,21 +150,6 @@ export class Reporter {
     a.hlt();
   }
 
-  private text(s: string): string {
-    let i = this.texts.indexOf(s);
-    if (i < 0) i = this.texts.push(s) - 1;
-    return `text.${i}`;
-  }
-
-  /** Emit the strings and the errno name table the reports refer to. */
-  emitData(): void {
-    const a = this.a;
-    const enc = new TextEncoder();
-    this.texts.forEach((s, i) => a.label(`text.${i}`).bytes(enc.encode(s)));
-    const t = errnoTables();
-    a.align(2).label('errno.offsets').bytes(t.offsets);
-    a.label('errno.names').bytes(t.names);
-  }
 }
 
 /**
@@ -153,3 +173,16 @@ export function errnoTables(): { offsets: Uint8Array; names: Uint8Array } {
 
 /** Errno numbers below this get a name in reports. */
 export const ERRNO_TABLE_LEN = 134;
+
+/** prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); on failure (rax != 0) go to `fail`. Clobbers caller-saved registers only. */
+export function noNewPrivs(a: X64, fail: string): void {
+  a.movImm32('rdi', PR_SET_NO_NEW_PRIVS);
+  a.movImm32('rsi', 1);
+  a.xor32('rdx', 'rdx');
+  a.xor32('r10', 'r10');
+  a.xor32('r8', 'r8');
+  a.movImm32('rax', X64_SYS.prctl);
+  a.syscall();
+  a.test('rax', 'rax');
+  a.jcc('ne', fail);
+}

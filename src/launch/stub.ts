@@ -23,11 +23,11 @@ import { randomBytes } from 'node:crypto';
 import { encode } from '../bpf/codec.js';
 import type { Program } from '../bpf/insn.js';
 import { EM_X86_64, PAGE, elfHeadersSize, finishExecutable } from './elf.js';
-import { Reporter } from './report.js';
+import { Reporter, noNewPrivs } from './report.js';
 import { launcherA64 } from './aarch64-code.js';
 import { wrapForLauncher, type LaunchArch, type OtherExec, type WrappedFilter } from './wrap.js';
 import { X64 } from './x86_64.js';
-import { ENOENT, PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER, X64_SYS, X_OK } from './abi.js';
+import { ENOENT, SECCOMP_SET_MODE_FILTER, X64_SYS, X_OK } from './abi.js';
 
 /** Options for {@link buildLauncher}. */
 export interface LauncherOptions {
@@ -87,16 +87,7 @@ export function buildLauncherDetailed(program: Program, opts: LauncherOptions = 
   a.test('rax', 'rax');
   a.jcc('ne', 'exec.fail');
 
-  // prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-  a.movImm32('rdi', PR_SET_NO_NEW_PRIVS);
-  a.movImm32('rsi', 1);
-  a.xor32('rdx', 'rdx');
-  a.xor32('r10', 'r10');
-  a.xor32('r8', 'r8');
-  a.movImm32('rax', X64_SYS.prctl);
-  a.syscall();
-  a.test('rax', 'rax');
-  a.jcc('ne', 'install.fail');
+  noNewPrivs(a, 'install.fail');
 
   // Patch the gate: k of two JEQs <- low/high 32 bits of the exec site's run-time address.
   a.leaRip('rax', opts.ipPoint === 'at' ? 'exec.syscall' : 'exec.after');
