@@ -2,7 +2,6 @@
  * The disasm, asm, verify and emulate verbs, run through the built CLI (the test runner builds
  * dist/ first; by hand: npx tsup). Golden files from test/bpf/golden are the fixtures.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,26 +9,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { syscallNumber } from '../../src/arch/index.js';
 import { ROOT } from '../_util/tools.js';
+import { CLI, failsOneLine, runCli } from '../_util/cli.js';
 
-const CLI = join(ROOT, 'dist', 'cli.js');
 const GOLDEN = join(ROOT, 'test', 'bpf', 'golden');
 const golden = (name: string) => join(GOLDEN, name);
 const TMP = mkdtempSync(join(tmpdir(), 'seccomp-ts-bpf-verbs-'));
 
-function run(args: string[], input?: string | Buffer) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, timeout: 20000 });
-  return { status: r.status, out: r.stdout.toString('utf8'), bytes: r.stdout, err: r.stderr.toString('utf8') };
-}
-
-/** Bad input: nothing on stdout, exactly one line on stderr, exit 2. */
-function failsOneLine(args: string[], pattern: RegExp, input?: string | Buffer): void {
-  const r = run(args, input);
-  assert.is(r.status, 2, `${args.join(' ')}: exit ${r.status}, stderr ${r.err}`);
-  assert.is(r.out, '', `${args.join(' ')}: no stdout`);
-  assert.match(r.err, /^seccomp-ts: [^\n]+\n$/, `${args.join(' ')}: one stderr line, got ${JSON.stringify(r.err)}`);
-  assert.match(r.err, pattern);
-  assert.not.match(r.err, /internal error|    at /);
-}
+const run = runCli;
 
 test('dist/cli.js exists (run npx tsup)', () => {
   assert.ok(existsSync(CLI), CLI);

@@ -13,25 +13,13 @@ import { decode } from '../../src/bpf/codec.js';
 import { compile } from '../../src/policy/filter.js';
 import { policyFromLists } from '../../src/policy/env.js';
 import { ROOT, needTool } from '../_util/tools.js';
+import { failsOneLine, runCli } from '../_util/cli.js';
 
-const CLI = join(ROOT, 'dist', 'cli.js');
 const TMP = mkdtempSync(join(tmpdir(), 'seccomp-ts-compile-'));
 const ARGS = join(ROOT, 'examples', 'args.yaml');
 const HAVE_GCC = needTool('gcc');
 
-function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, timeout: 30000 });
-  return { status: r.status, out: r.stdout.toString('utf8'), bytes: r.stdout, err: r.stderr.toString('utf8') };
-}
-
-function failsOneLine(args: string[], pattern: RegExp, input?: string): void {
-  const r = run(args, input);
-  assert.is(r.status, 2, `${args.join(' ')}: exit ${r.status}, stderr ${r.err}`);
-  assert.is(r.out, '', `${args.join(' ')}: nothing on stdout`);
-  assert.match(r.err, /^seccomp-ts: [^\n]+\n$/, `${args.join(' ')}: one stderr line, got ${JSON.stringify(r.err)}`);
-  assert.match(r.err, pattern);
-  assert.not.match(r.err, /internal error|    at /);
-}
+const run = runCli;
 
 test('text (the default without -o) is the disassembly of compile()', () => {
   const r = run(['compile', ARGS, '--arch', 'x86_64']);
